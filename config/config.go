@@ -1,0 +1,295 @@
+// Package config holds Earshot's settings: which PBX to watch and how to reach it, the
+// softphone's SIP account, audio devices and monitoring preferences. Settings live in a
+// JSON file in the user's config folder, shared by the desktop app and the command line
+// (earshot watch, earshot act), and can be overridden by EARSHOT_* environment variables
+// for headless use. Secrets are never part of it: they live in the OS keyring (package
+// secret), or, for headless use only, in an environment variable.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/earshot-app/earshot/secret"
+)
+
+// Driver names.
+const (
+	DriverDemo     = "demo"
+	DriverAsterisk = "asterisk"
+)
+
+// Config is every persistent setting except secrets.
+type Config struct {
+	// Driver is the PBX feed: "demo" (the embedded simulated contact centre, the
+	// default) or "asterisk".
+	Driver   string   `json:"driver"`
+	Asterisk Asterisk `json:"asterisk"`
+	Demo     Demo     `json:"demo"`
+	SIP      SIP      `json:"sip"`
+	Audio    Audio    `json:"audio"`
+	// Supervisor is the supervisor's name written in the audit log and shown to agents.
+	Supervisor string `json:"supervisor"`
+	// AutoAnswerMonitoring answers monitoring calls Earshot requested without a click.
+	AutoAnswerMonitoring bool `json:"auto_answer_monitoring"`
+	// LongWait is the queue wait after which a notification is raised (0: never).
+	LongWait Duration `json:"long_wait"`
+	// Language is "en" or "vi" ("" follows the system).
+	Language string `json:"language"`
+}
+
+// Asterisk is the AMI connection and the dialplan names Earshot's actions use.
+type Asterisk struct {
+	Host string `json:"host"`
+	Port int    `json:"port"`
+	User string `json:"user"`
+	TLS  bool   `json:"tls"`
+	// CAFile is a PEM file of CAs to trust for TLS, besides the system's.
+	CAFile string `json:"ca_file"`
+	// ChanVars name the channel variables (manager.conf channelvars=) that carry the
+	// hotline, the campaign and the direction.
+	HotlineVar   string `json:"hotline_var"`
+	CampaignVar  string `json:"campaign_var"`
+	DirectionVar string `json:"direction_var"`
+	// SupervisorEndpoint is the channel the PBX rings for monitoring ("PJSIP/2001").
+	SupervisorEndpoint string `json:"supervisor_endpoint"`
+	// StealContext/StealExten: where Steal redirects the customer's channel.
+	StealContext string `json:"steal_context"`
+	StealExten   string `json:"steal_exten"`
+	// TransferContext: the dialplan context in which a transfer dials the chosen agent.
+	TransferContext string `json:"transfer_context"`
+}
+
+// Demo tunes the simulated contact centre.
+type Demo struct {
+	// Calls is the number of concurrent calls the simulation aims at.
+	Calls int `json:"calls"`
+	// Seed makes the simulation reproducible (0: a fixed default).
+	Seed int64 `json:"seed"`
+}
+
+// SIP is the softphone's account (the password is in the keyring).
+type SIP struct {
+	Server        string   `json:"server"`
+	User          string   `json:"user"`
+	AuthUser      string   `json:"auth_user"`
+	DisplayName   string   `json:"display_name"`
+	Transport     string   `json:"transport"`
+	SRTP          string   `json:"srtp"`
+	Expiry        Duration `json:"expiry"`
+	OutboundProxy string   `json:"outbound_proxy"`
+	CAFile        string   `json:"ca_file"`
+	// AutoAnswerHints honours the PBX's auto-answer headers on ordinary calls.
+	AutoAnswerHints bool `json:"auto_answer_hints"`
+	// DoNotDisturb declines calls that are not monitoring calls.
+	DoNotDisturb bool `json:"do_not_disturb"`
+}
+
+// Audio names the devices by stable ID (or name).
+type Audio struct {
+	Input  string `json:"input"`
+	Output string `json:"output"`
+	Ring   string `json:"ring"`
+	// Backend is "" (the platform's) or "null" (no sound card: CI, servers).
+	Backend string `json:"backend"`
+}
+
+// Duration is a time.Duration written as "30s" in JSON.
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("duration %q: %w", b, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Default returns the settings of a first run: the demo contact centre.
+func Default() Config {
+	return Config{
+		Driver: DriverDemo,
+		Asterisk: Asterisk{
+			Port:               5038,
+			HotlineVar:         "HOTLINE",
+			CampaignVar:        "CAMPAIGN",
+			DirectionVar:       "DIRECTION",
+			SupervisorEndpoint: "PJSIP/2001",
+			StealContext:       "earshot-steal",
+			StealExten:         "2001",
+			TransferContext:    "earshot-transfer",
+		},
+		Demo:                 Demo{Calls: 60, Seed: 1},
+		SIP:                  SIP{Transport: "udp", SRTP: "off", Expiry: Duration(5 * time.Minute)},
+		Supervisor:           "Supervisor",
+		AutoAnswerMonitoring: true,
+		LongWait:             Duration(60 * time.Second),
+	}
+}
+
+// Dir returns the folder holding Earshot's settings (EARSHOT_CONFIG_DIR overrides).
+func Dir() (string, error) {
+	if d := os.Getenv("EARSHOT_CONFIG_DIR"); d != "" {
+		return d, nil
+	}
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("find the user config folder: %w", err)
+	}
+	return filepath.Join(d, "Earshot"), nil
+}
+
+// DataDir returns the folder for logs and the audit log (EARSHOT_DATA_DIR overrides).
+func DataDir() (string, error) {
+	if d := os.Getenv("EARSHOT_DATA_DIR"); d != "" {
+		return d, nil
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "Earshot"), nil
+	}
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("find the user data folder: %w", err)
+	}
+	if h, herr := os.UserHomeDir(); herr == nil && filepath.Base(d) == ".config" {
+		return filepath.Join(h, ".local", "share", "Earshot"), nil
+	}
+	return filepath.Join(d, "Earshot"), nil
+}
+
+// Path returns the settings file's path.
+func Path() (string, error) {
+	d, err := Dir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "config.json"), nil
+}
+
+// Load reads the settings file (defaults when it does not exist yet) and applies the
+// EARSHOT_* environment overrides.
+func Load() (Config, error) {
+	c := Default()
+	p, err := Path()
+	if err != nil {
+		return c, err
+	}
+	b, err := os.ReadFile(p)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return c, fmt.Errorf("read settings: %w", err)
+	default:
+		if err := json.Unmarshal(b, &c); err != nil {
+			return Default(), fmt.Errorf("settings file %s is damaged (%v); using defaults", p, err)
+		}
+	}
+	if err := c.applyEnv(os.Getenv); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// Save writes the settings file atomically.
+func Save(c Config) error {
+	p, err := Path()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("create settings folder: %w", err)
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode settings: %w", err)
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("write settings: %w", err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return fmt.Errorf("write settings: %w", err)
+	}
+	return nil
+}
+
+// applyEnv applies EARSHOT_* overrides (used headless: scripts, CI, services).
+func (c *Config) applyEnv(get func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := get(name); v != "" {
+			*dst = v
+		}
+	}
+	str("EARSHOT_DRIVER", &c.Driver)
+	str("EARSHOT_AMI_HOST", &c.Asterisk.Host)
+	str("EARSHOT_AMI_USER", &c.Asterisk.User)
+	str("EARSHOT_AMI_CA_FILE", &c.Asterisk.CAFile)
+	str("EARSHOT_SUPERVISOR_ENDPOINT", &c.Asterisk.SupervisorEndpoint)
+	str("EARSHOT_SIP_SERVER", &c.SIP.Server)
+	str("EARSHOT_SIP_USER", &c.SIP.User)
+	str("EARSHOT_AUDIO_BACKEND", &c.Audio.Backend)
+	if v := get("EARSHOT_AMI_PORT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 65535 {
+			return fmt.Errorf("EARSHOT_AMI_PORT=%q is not a port number", v)
+		}
+		c.Asterisk.Port = n
+	}
+	if v := get("EARSHOT_AMI_TLS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("EARSHOT_AMI_TLS=%q is not true or false", v)
+		}
+		c.Asterisk.TLS = b
+	}
+	if v := get("EARSHOT_DEMO_CALLS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("EARSHOT_DEMO_CALLS=%q is not a number of calls", v)
+		}
+		c.Demo.Calls = n
+	}
+	return nil
+}
+
+// AMISecretKey is the keyring key of the AMI secret for these settings.
+func (c *Config) AMISecretKey() secret.Key {
+	return secret.Key{Kind: "ami", Account: fmt.Sprintf("%s@%s:%d", c.Asterisk.User, c.Asterisk.Host, c.Asterisk.Port)}
+}
+
+// SIPPasswordKey is the keyring key of the SIP password for these settings.
+func (c *Config) SIPPasswordKey() secret.Key {
+	user := c.SIP.AuthUser
+	if user == "" {
+		user = c.SIP.User
+	}
+	return secret.Key{Kind: "sip", Account: user + "@" + c.SIP.Server}
+}
+
+// AMISecret returns the AMI secret: EARSHOT_AMI_SECRET when set (headless use), else the
+// OS keyring.
+func (c *Config) AMISecret() (string, error) {
+	if v := os.Getenv("EARSHOT_AMI_SECRET"); v != "" {
+		return v, nil
+	}
+	return secret.Get(c.AMISecretKey())
+}
+
+// SIPPassword returns the SIP password: EARSHOT_SIP_PASSWORD when set (headless use),
+// else the OS keyring.
+func (c *Config) SIPPassword() (string, error) {
+	if v := os.Getenv("EARSHOT_SIP_PASSWORD"); v != "" {
+		return v, nil
+	}
+	return secret.Get(c.SIPPasswordKey())
+}

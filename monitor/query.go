@@ -1,0 +1,183 @@
+package monitor
+
+import (
+	"cmp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Column names a grid column, for sorting.
+type Column uint8
+
+const (
+	ColID Column = iota
+	ColCustomer
+	ColHotline
+	ColQueue
+	ColStatus
+	ColTimeInStatus
+	ColLastAgent
+	ColAnswerTime
+	ColStartTime
+	ColDirection
+	ColCampaign
+)
+
+// Columns lists the grid's columns in the reference product's order.
+var Columns = []Column{ColID, ColCustomer, ColHotline, ColQueue, ColStatus, ColTimeInStatus,
+	ColLastAgent, ColAnswerTime, ColStartTime, ColDirection, ColCampaign}
+
+var columnNames = [...]string{"id", "customer", "hotline", "queue", "status", "time_in_status",
+	"last_agent", "answer_time", "start_time", "direction", "campaign"}
+
+// String returns the column's key ("customer", "time_in_status", ...), also used as
+// its translation key suffix and on the command line.
+func (c Column) String() string {
+	if int(c) < len(columnNames) {
+		return columnNames[c]
+	}
+	return "column"
+}
+
+// ParseColumn parses a column key as String returns it.
+func ParseColumn(s string) (Column, bool) {
+	for i, n := range columnNames {
+		if equalFold(s, n) {
+			return Column(i), true
+		}
+	}
+	return 0, false
+}
+
+// Query selects and orders calls for a snapshot. Empty sets mean "any".
+type Query struct {
+	Queues     []string
+	Statuses   []Status
+	Directions []Direction
+	Agents     []string
+	// Text is matched, case-insensitively, against the call id, customer number,
+	// hotline, last agent, queue and campaign.
+	Text string
+	// Sort is the column to sort by; Desc reverses it. Ties keep start-time order, then ID.
+	Sort Column
+	Desc bool
+}
+
+// compiled is a Query prepared for matching many calls quickly.
+type compiled struct {
+	queues     map[string]struct{}
+	agents     map[string]struct{}
+	statusMask uint8
+	dirMask    uint8
+	text       string
+}
+
+func (q *Query) compile() compiled {
+	c := compiled{text: strings.TrimSpace(q.Text)}
+	if len(q.Queues) > 0 {
+		c.queues = make(map[string]struct{}, len(q.Queues))
+		for _, s := range q.Queues {
+			c.queues[s] = struct{}{}
+		}
+	}
+	if len(q.Agents) > 0 {
+		c.agents = make(map[string]struct{}, len(q.Agents))
+		for _, s := range q.Agents {
+			c.agents[s] = struct{}{}
+		}
+	}
+	for _, s := range q.Statuses {
+		c.statusMask |= 1 << s
+	}
+	for _, d := range q.Directions {
+		c.dirMask |= 1 << d
+	}
+	return c
+}
+
+func (c *compiled) match(call *Call) bool {
+	if c.statusMask != 0 && c.statusMask&(1<<call.Status) == 0 {
+		return false
+	}
+	if c.dirMask != 0 && c.dirMask&(1<<call.Direction) == 0 {
+		return false
+	}
+	if c.queues != nil {
+		if _, ok := c.queues[call.Queue]; !ok {
+			return false
+		}
+	}
+	if c.agents != nil {
+		if _, ok := c.agents[call.LastAgent]; !ok {
+			return false
+		}
+	}
+	if c.text != "" {
+		return containsFold(call.Customer, c.text) || containsFold(call.ID, c.text) ||
+			containsFold(call.Hotline, c.text) || containsFold(call.LastAgent, c.text) ||
+			containsFold(call.Campaign, c.text) || containsFold(call.Queue, c.text)
+	}
+	return true
+}
+
+// containsFold reports whether sub occurs in s under Unicode simple case folding,
+// without allocating.
+func containsFold(s, sub string) bool {
+	if sub == "" {
+		return true
+	}
+	if strings.Contains(s, sub) {
+		return true
+	}
+	n := utf8.RuneCountInString(sub)
+	for i := 0; i < len(s); {
+		// take n runes from s[i:]
+		j, k := i, 0
+		for k < n && j < len(s) {
+			_, w := utf8.DecodeRuneInString(s[j:])
+			j += w
+			k++
+		}
+		if k < n {
+			return false
+		}
+		if strings.EqualFold(s[i:j], sub) {
+			return true
+		}
+		_, w := utf8.DecodeRuneInString(s[i:])
+		i += w
+	}
+	return false
+}
+
+// compareCalls orders a and b by col ascending; ties fall back to start time, then ID,
+// so that the order is total and stable across snapshots.
+func compareCalls(a, b *Call, col Column) int {
+	var r int
+	switch col {
+	case ColID:
+		r = cmp.Compare(a.ID, b.ID)
+	case ColCustomer:
+		r = cmp.Compare(a.Customer, b.Customer)
+	case ColHotline:
+		r = cmp.Compare(a.Hotline, b.Hotline)
+	case ColQueue:
+		r = cmp.Compare(a.Queue, b.Queue)
+	case ColStatus:
+		r = cmp.Compare(a.Status, b.Status)
+	case ColTimeInStatus:
+		// a longer time in status is an earlier StatusSince
+		r = -a.StatusSince.Compare(b.StatusSince)
+	case ColLastAgent:
+		r = cmp.Compare(a.LastAgent, b.LastAgent)
+	case ColAnswerTime:
+		r = a.AnswerTime.Compare(b.AnswerTime)
+	case ColStartTime:
+		r = a.StartTime.Compare(b.StartTime)
+	case ColDirection:
+		r = cmp.Compare(a.Direction, b.Direction)
+	case ColCampaign:
+		r = cmp.Compare(a.Campaign, b.Campaign)
+	}
+	return r
+}
