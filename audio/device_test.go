@@ -1,0 +1,221 @@
+package audio
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+func newNullContext(t *testing.T) *Context {
+	t.Helper()
+	c, err := NewContext(BackendNull)
+	if err != nil {
+		t.Fatalf("NewContext(BackendNull): %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return c
+}
+
+// pcmRecorder collects PCM from an audio thread.
+type pcmRecorder struct {
+	mu   sync.Mutex
+	pcm  []int16
+	rate int
+}
+
+func (r *pcmRecorder) add(pcm []int16, rate int) {
+	r.mu.Lock()
+	r.pcm = append(r.pcm, pcm...)
+	r.rate = rate
+	r.mu.Unlock()
+}
+
+func (r *pcmRecorder) snapshot() ([]int16, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]int16(nil), r.pcm...), r.rate
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestNullBackendDevices(t *testing.T) {
+	c := newNullContext(t)
+	devs, err := c.Devices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var play, capt int
+	for _, d := range devs {
+		if d.ID == "" || d.Name == "" {
+			t.Errorf("device without ID or name: %+v", d)
+		}
+		switch d.Kind {
+		case Playback:
+			play++
+		case Capture:
+			capt++
+		default:
+			t.Errorf("device of unknown kind: %+v", d)
+		}
+	}
+	if play == 0 || capt == 0 {
+		t.Fatalf("null backend should offer a playback and a capture device, got %+v", devs)
+	}
+	// Selecting by ID and by name finds the same device.
+	for _, d := range devs {
+		byID, err := c.FindDevice(d.Kind, d.ID)
+		if err != nil || byID.Name != d.Name {
+			t.Errorf("FindDevice(%v, ID %q) = %+v, %v", d.Kind, d.ID, byID, err)
+		}
+		byName, err := c.FindDevice(d.Kind, d.Name)
+		if err != nil || byName.ID != d.ID {
+			t.Errorf("FindDevice(%v, name %q) = %+v, %v", d.Kind, d.Name, byName, err)
+		}
+	}
+}
+
+func TestMissingDeviceIsReadable(t *testing.T) {
+	c := newNullContext(t)
+	_, err := c.StartCall(CallConfig{Output: "Jabra Evolve2 65"}, nil, nil)
+	if !errors.Is(err, ErrNoDevice) {
+		t.Fatalf("StartCall with a missing headset: err = %v, want ErrNoDevice", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"Jabra Evolve2 65", "playback", "NULL Playback Device"} {
+		if !contains(msg, want) {
+			t.Errorf("error %q does not mention %q", msg, want)
+		}
+	}
+	if _, err := c.PlayRingtone("no such speaker"); !errors.Is(err, ErrNoDevice) {
+		t.Errorf("PlayRingtone on a missing device: %v", err)
+	}
+	if _, err := c.StartMeter("no such mic", func(float64) {}); !errors.Is(err, ErrNoDevice) {
+		t.Errorf("StartMeter on a missing device: %v", err)
+	}
+	if err := c.PlayTestTone(context.Background(), "no such speaker", time.Second); !errors.Is(err, ErrNoDevice) {
+		t.Errorf("PlayTestTone on a missing device: %v", err)
+	}
+}
+
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
+}
+
+func TestCallStreamPlaysAndCaptures(t *testing.T) {
+	c := newNullContext(t)
+
+	// Far end: a 1 kHz tone arriving as network-rate PCM.
+	far := NewTone(8000, 1000, 0.5)
+	playback := func(out []int16) int { far.Read(out); return len(out) }
+
+	// Microphone: a 700 Hz test source.
+	mic := NewTone(8000, 700, 0.5)
+	var tap pcmRecorder
+	var capMu sync.Mutex
+	var captured []int16
+	var frameLens []int
+	cs, err := c.StartCall(CallConfig{
+		PlaybackTap:   tap.add,
+		CaptureSource: mic.Read,
+	}, playback, func(in []int16) {
+		capMu.Lock()
+		captured = append(captured, in...)
+		frameLens = append(frameLens, len(in))
+		capMu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if cs.DeviceRate() <= 0 {
+		t.Fatalf("device rate %d", cs.DeviceRate())
+	}
+	waitFor(t, 5*time.Second, "half a second of playback and capture", func() bool {
+		pcm, _ := tap.snapshot()
+		capMu.Lock()
+		n := len(captured)
+		capMu.Unlock()
+		return len(pcm) >= cs.DeviceRate()/2 && n >= 4000
+	})
+	if err := cs.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	pcm, rate := tap.snapshot()
+	if rate != cs.DeviceRate() {
+		t.Errorf("tap rate %d, device rate %d", rate, cs.DeviceRate())
+	}
+	// Skip the resampler's start-up, then the headset must hear the tone.
+	seg := pcm[rate/20:]
+	if r := ToneRatio(seg, rate, 1000); r < 0.9 {
+		t.Errorf("1 kHz tone ratio at the device = %.3f, want >= 0.9", r)
+	}
+	if l := Level(seg); l < -12 || l > -6 {
+		t.Errorf("playback level %.1f dBFS, want about -9 (a 0.5 sine)", l)
+	}
+
+	capMu.Lock()
+	defer capMu.Unlock()
+	for i, n := range frameLens {
+		if n != 160 {
+			t.Fatalf("capture frame %d has %d samples, want 160", i, n)
+		}
+	}
+	if r := ToneRatio(captured[400:], 8000, 700); r < 0.9 {
+		t.Errorf("700 Hz capture tone ratio = %.3f, want >= 0.9", r)
+	}
+	if cs.Err() != nil {
+		t.Errorf("Err() = %v on a healthy stream", cs.Err())
+	}
+}
+
+func TestRingtoneStartsAndStops(t *testing.T) {
+	c := newNullContext(t)
+	var rec pcmRecorder
+	c.SetPlaybackTap(func(stream string, pcm []int16, rate int) {
+		if stream == "ring" {
+			rec.add(pcm, rate)
+		}
+	})
+	stop, err := c.PlayRingtone("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the first 600 ms of ring", func() bool {
+		pcm, rate := rec.snapshot()
+		return rate > 0 && len(pcm) >= rate*6/10
+	})
+	stop()
+	stop() // twice is harmless
+	pcm, rate := rec.snapshot()
+	first := pcm[:rate*6/10]
+	if l := Level(first); l < -30 {
+		t.Errorf("ring level %.1f dBFS: inaudible", l)
+	}
+	hi := Goertzel(first, rate, RingHigh)
+	lo := Goertzel(first, rate, RingLow)
+	if p := MeanSquare(first); hi/p < 0.1 || lo/p < 0.1 || (hi+lo)/p < 0.25 {
+		t.Errorf("ring notes not both present: high %.3f low %.3f of the power", hi/MeanSquare(first), lo/MeanSquare(first))
+	}
+	n := len(pcm)
+	time.Sleep(100 * time.Millisecond)
+	if after, _ := rec.snapshot(); len(after) != n {
+		t.Errorf("ring kept playing after stop: %d more samples", len(after)-n)
+	}
+}

@@ -1,0 +1,667 @@
+package audio
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// JitterConfig configures a [JitterBuffer]. Zero fields take the defaults
+// given on each field.
+type JitterConfig struct {
+	// ClockRate is the RTP clock rate in Hz, which is also the sample rate
+	// of the PCM that Decode produces. Default 8000.
+	ClockRate int
+	// Frame is the duration of audio each Pull returns. Default 20 ms.
+	Frame time.Duration
+	// Decode turns one RTP payload into PCM at ClockRate, writing at most
+	// len(out) samples, and returns the number written. A packet it returns
+	// 0 (or less) for is counted as received and otherwise ignored, which
+	// suits comfort noise or any payload type that is not audio. Default
+	// [DecodeG711].
+	Decode func(payloadType uint8, payload []byte, out []int16) int
+	// MaxDelay is the most audio the buffer holds ahead of the playout
+	// point; older audio is discarded when more arrives. Default 300 ms.
+	MaxDelay time.Duration
+	// Conceal is how long packet-loss concealment keeps repeating the last
+	// audio (fading out) before it gives way to silence. Default 60 ms.
+	Conceal time.Duration
+}
+
+// JitterStats are the counters of a [JitterBuffer]. Packet counters count
+// RTP packets; frame counters count Pull calls.
+type JitterStats struct {
+	Received    uint64        // packets that arrived (each sequence number once), including late ones
+	Lost        uint64        // packets that never arrived (sequence gaps)
+	Late        uint64        // packets that arrived after their playout time and were discarded
+	Duplicates  uint64        // packets whose sequence number had already arrived
+	Dropped     uint64        // packets discarded for other reasons: a stray packet of a replaced SSRC, overflow
+	Frames      uint64        // frames pulled since the first packet
+	Concealed   uint64        // frames that contained packet-loss concealment
+	Silent      uint64        // frames of silence: nothing to play and nothing left to conceal
+	Skipped     time.Duration // audio discarded to shrink the delay or to catch up after a jump
+	Resyncs     uint64        // times the playout point jumped to new packets (after a gap, a timestamp jump, a new SSRC)
+	SSRCChanges uint64        // times the stream's SSRC changed
+	Depth       time.Duration // audio buffered ahead of the playout point now
+	MaxDepth    time.Duration // the largest Depth seen
+}
+
+// LossFraction is the fraction of the frames pulled since the first packet
+// that were not wholly decoded audio (concealed or silent), in 0..1.
+func (s JitterStats) LossFraction() float64 {
+	if s.Frames == 0 {
+		return 0
+	}
+	return float64(s.Concealed+s.Silent) / float64(s.Frames)
+}
+
+// JitterBuffer reorders RTP packets by timestamp, decodes them and plays
+// them out one frame at a time at the pace of Pull's caller (the audio
+// device). It starts playing as soon as the first packet is there (a depth
+// of one packet), grows its delay only when packets arrive late, shrinks it
+// again when the extra delay has not been needed for a while, conceals lost
+// packets by repeating the last pitch period with a fade, and re-synchronises
+// at once after a gap, a timestamp or sequence jump or an SSRC change.
+//
+// Push and Pull may be called concurrently; Pull neither blocks for long nor
+// allocates, so it may be called from an audio callback.
+type JitterBuffer struct {
+	mu sync.Mutex
+
+	rate     int
+	n        int // samples per frame
+	decode   func(uint8, []byte, []int16) int
+	maxAhead int // samples: MaxDelay
+	fadeLen  int // samples of concealment before silence
+	xfade    int // samples of cross-fade when resuming or skipping
+
+	ring    []int16
+	valid   []bool
+	mask    uint32
+	scratch []int16
+	count   int // valid samples in ring
+
+	// stream identity
+	haveSSRC      bool
+	ssrc, oldSSRC uint32
+	lastSSRCPull  uint64
+
+	// playout
+	started  bool
+	play     uint32 // RTP timestamp of the next sample to play
+	highEnd  uint32 // one past the newest stored sample
+	held     int    // consecutive frames concealed while waiting at play
+	lateRun  int    // consecutive late packets
+	pulls    uint64 // Pull calls
+	realSeen bool   // any real audio has been played in this stream
+
+	// sequence accounting for the current run of sequence numbers
+	seqInit  bool
+	baseExt  int64
+	maxExt   int64
+	recvSeg  uint64
+	lostPrev uint64
+	seen     [1024]int64 // ext seq + 1 of recent packets, for duplicates
+
+	// concealment
+	hist    []int16 // last real samples, circular, len 2n
+	histPos int
+	plcSrc  []int16
+	plcLen  int
+	plcPos  int
+	plcGain float32
+	plcStep float32
+	conceal bool // the previous sample was concealed
+	resume  int  // samples left of the cross-fade from concealment to audio
+
+	// delay adaptation
+	minFast, minSlow int
+	fastN, slowN     int
+	slowLen          int
+	backoff          int
+	lastShrink       uint64
+	lastHold         uint64
+	lastRelax        uint64
+
+	stats JitterStats
+}
+
+// NewJitterBuffer returns an empty jitter buffer configured by cfg.
+func NewJitterBuffer(cfg JitterConfig) *JitterBuffer {
+	if cfg.ClockRate <= 0 {
+		cfg.ClockRate = 8000
+	}
+	if cfg.Frame <= 0 {
+		cfg.Frame = 20 * time.Millisecond
+	}
+	if cfg.Decode == nil {
+		cfg.Decode = DecodeG711
+	}
+	if cfg.MaxDelay <= 0 {
+		cfg.MaxDelay = 300 * time.Millisecond
+	}
+	if cfg.Conceal <= 0 {
+		cfg.Conceal = 60 * time.Millisecond
+	}
+	j := &JitterBuffer{
+		rate:   cfg.ClockRate,
+		decode: cfg.Decode,
+	}
+	j.n = max(1, durSamples(cfg.Frame, j.rate))
+	j.maxAhead = max(2*j.n, durSamples(cfg.MaxDelay, j.rate))
+	j.fadeLen = max(1, durSamples(cfg.Conceal, j.rate))
+	j.xfade = max(4, j.rate/500) // 2 ms
+	size := 1
+	for size < 4*(j.maxAhead+j.n) || size < 2*j.rate {
+		size <<= 1
+	}
+	j.ring = make([]int16, size)
+	j.valid = make([]bool, size)
+	j.mask = uint32(size - 1)
+	j.scratch = make([]int16, max(size/4, j.n))
+	j.hist = make([]int16, 2*j.n)
+	j.plcSrc = make([]int16, 2*j.n)
+	j.slowLen = j.windowPulls(time.Second)
+	j.resetAdapt()
+	return j
+}
+
+func durSamples(d time.Duration, rate int) int {
+	return int(int64(d) * int64(rate) / int64(time.Second))
+}
+
+func (j *JitterBuffer) samplesDur(n int) time.Duration {
+	return time.Duration(int64(n) * int64(time.Second) / int64(j.rate))
+}
+
+func (j *JitterBuffer) windowPulls(d time.Duration) int {
+	return max(1, int(d/j.samplesDur(j.n)))
+}
+
+// FrameSamples is the number of samples one Pull produces.
+func (j *JitterBuffer) FrameSamples() int { return j.n }
+
+// ClockRate is the sample rate of the PCM that Pull produces.
+func (j *JitterBuffer) ClockRate() int { return j.rate }
+
+// Stats returns a snapshot of the buffer's counters.
+func (j *JitterBuffer) Stats() JitterStats {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := j.stats
+	s.Lost = j.lostPrev + j.segLost()
+	s.Depth = j.samplesDur(j.depth())
+	return s
+}
+
+// Reset forgets all buffered audio and the stream's identity, as for a new
+// call. Counters are kept.
+func (j *JitterBuffer) Reset() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.closeSeqSegment()
+	j.clearRing()
+	j.haveSSRC = false
+	j.started = false
+	j.realSeen = false
+}
+
+func (j *JitterBuffer) segLost() uint64 {
+	if !j.seqInit {
+		return 0
+	}
+	expected := uint64(j.maxExt - j.baseExt + 1)
+	if expected > j.recvSeg {
+		return expected - j.recvSeg
+	}
+	return 0
+}
+
+func (j *JitterBuffer) closeSeqSegment() {
+	j.lostPrev += j.segLost()
+	j.seqInit = false
+	j.recvSeg = 0
+}
+
+func (j *JitterBuffer) clearRing() {
+	if j.count > 0 {
+		clear(j.valid)
+		j.count = 0
+	}
+	j.held = 0
+	j.lateRun = 0
+	j.resetAdapt()
+}
+
+func (j *JitterBuffer) resetAdapt() {
+	j.minFast, j.minSlow = math.MaxInt, math.MaxInt
+	j.fastN, j.slowN = 0, 0
+}
+
+// depth is the number of samples from the playout point to the newest
+// stored sample (0 when nothing is buffered).
+func (j *JitterBuffer) depth() int {
+	if !j.started || j.count == 0 {
+		return 0
+	}
+	d := int32(j.highEnd - j.play)
+	if d < 0 {
+		return 0
+	}
+	return int(d)
+}
+
+// resync moves the playout point to ts, discarding everything buffered.
+func (j *JitterBuffer) resync(ts uint32) {
+	j.clearRing()
+	j.play = ts
+	j.highEnd = ts
+	j.started = true
+	j.stats.Resyncs++
+}
+
+// Push adds one RTP packet. The payload is decoded at once, so the packet
+// and its payload may be reused by the caller as soon as Push returns.
+func (j *JitterBuffer) Push(p *rtp.Packet) {
+	if p == nil {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+
+	// Stream identity: a new SSRC is a new stream, except for stragglers of
+	// the stream it just replaced.
+	switch {
+	case !j.haveSSRC:
+		j.haveSSRC = true
+		j.ssrc = p.SSRC
+	case p.SSRC != j.ssrc:
+		if p.SSRC == j.oldSSRC && j.pulls-j.lastSSRCPull < 5 {
+			j.stats.Dropped++
+			return
+		}
+		j.oldSSRC = j.ssrc
+		j.ssrc = p.SSRC
+		j.stats.SSRCChanges++
+		j.closeSeqSegment()
+		j.clearRing()
+		j.started = false
+	}
+	j.lastSSRCPull = j.pulls
+
+	// Sequence accounting (stats and duplicates).
+	seq := p.SequenceNumber
+	var ext int64
+	if !j.seqInit {
+		j.seqInit = true
+		ext = int64(seq)
+		j.baseExt, j.maxExt = ext, ext
+		clear(j.seen[:])
+	} else {
+		d := int64(int16(seq - uint16(j.maxExt)))
+		ext = j.maxExt + d
+		if d > 3000 || d < -3000 {
+			// A sequence jump: start a new run of numbers.
+			j.closeSeqSegment()
+			j.seqInit = true
+			ext = int64(seq)
+			j.baseExt, j.maxExt = ext, ext
+			clear(j.seen[:])
+		} else if d > 0 {
+			j.maxExt = ext
+		} else if ext < j.baseExt {
+			j.baseExt = ext
+		}
+	}
+	slot := &j.seen[ext&int64(len(j.seen)-1)]
+	if *slot == ext+1 {
+		j.stats.Duplicates++
+		return
+	}
+	*slot = ext + 1
+	j.recvSeg++
+	j.stats.Received++
+
+	n := j.decode(p.PayloadType, p.Payload, j.scratch)
+	if n <= 0 {
+		return
+	}
+	n = min(n, len(j.scratch))
+	ts := p.Timestamp
+
+	if !j.started {
+		// Anchor the playout point on the first packet of a stream; that is
+		// a re-sync only if another stream played before.
+		j.clearRing()
+		j.play, j.highEnd, j.started = ts, ts, true
+		if j.realSeen {
+			j.stats.Resyncs++
+		}
+	}
+	rel := int(int32(ts - j.play))
+	jump := max(j.rate, 2*j.maxAhead)
+	switch {
+	case rel+n <= 0:
+		j.lateRun++
+		if -rel > jump || j.lateRun >= 5 {
+			// The timestamps went back for good: follow them.
+			j.resync(ts)
+			rel = 0
+		} else {
+			j.stats.Late++
+			return
+		}
+	case rel > jump:
+		// The timestamps leapt forward: follow them.
+		j.resync(ts)
+		rel = 0
+	case rel+n > j.maxAhead:
+		if j.count == 0 {
+			// Nothing buffered (after a gap): start again from here.
+			j.resync(ts)
+			rel = 0
+		} else {
+			// Too much audio: drop the oldest.
+			j.advance(rel + n - j.maxAhead)
+			j.stats.Dropped++
+			rel = int(int32(ts - j.play))
+		}
+	}
+	j.lateRun = 0
+	for i := max(0, -rel); i < n; i++ {
+		idx := (ts + uint32(i)) & j.mask
+		j.ring[idx] = j.scratch[i]
+		if !j.valid[idx] {
+			j.valid[idx] = true
+			j.count++
+		}
+	}
+	if end := ts + uint32(n); j.count == 0 || int32(end-j.highEnd) > 0 {
+		j.highEnd = end
+	}
+	if d := j.samplesDur(j.depth()); d > j.stats.MaxDepth {
+		j.stats.MaxDepth = d
+	}
+}
+
+// advance moves the playout point k samples forward, discarding them.
+func (j *JitterBuffer) advance(k int) {
+	for i := range k {
+		idx := (j.play + uint32(i)) & j.mask
+		if j.valid[idx] {
+			j.valid[idx] = false
+			j.count--
+		}
+	}
+	j.play += uint32(k)
+	if int32(j.highEnd-j.play) < 0 {
+		j.highEnd = j.play
+	}
+}
+
+// nextValid returns the offset from play of the first buffered sample, or
+// -1 when nothing is buffered.
+func (j *JitterBuffer) nextValid() int {
+	if j.count == 0 {
+		return -1
+	}
+	span := int(int32(j.highEnd - j.play))
+	for i := range span {
+		if j.valid[(j.play+uint32(i))&j.mask] {
+			return i
+		}
+	}
+	return -1
+}
+
+// Pull writes the next frame of audio into out and returns the number of
+// samples written: [JitterBuffer.FrameSamples], or len(out) if out is
+// shorter. Every sample is written: decoded audio, concealment or silence.
+func (j *JitterBuffer) Pull(out []int16) int {
+	k := min(len(out), j.n)
+	out = out[:k]
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.pulls++
+
+	if !j.started {
+		// No stream yet: silence, not counted as a frame of the stream.
+		clear(out)
+		return k
+	}
+	j.stats.Frames++
+
+	j.adapt(k)
+
+	have := 0
+	for i := range k {
+		if j.valid[(j.play+uint32(i))&j.mask] {
+			have++
+		}
+	}
+	if have == 0 {
+		next := j.nextValid()
+		switch {
+		case next < 0:
+			// Nothing to play: conceal while waiting here, which lets the
+			// delay grow by a frame if the packet is only late.
+			j.held++
+			j.lastHold = j.pulls
+			j.concealFrame(out)
+			return k
+		case j.held > 0 || next > j.fadeLen+j.n:
+			// Already waited here, or a long hole: jump to the audio.
+			if next > j.fadeLen+j.n {
+				j.stats.Resyncs++
+			}
+			j.advance(next)
+		}
+	}
+	j.held = 0
+
+	concealed := false
+	for i := range k {
+		idx := (j.play + uint32(i)) & j.mask
+		if j.valid[idx] {
+			s := j.ring[idx]
+			j.valid[idx] = false
+			j.count--
+			if j.resume > 0 {
+				w := float32(j.resume) / float32(j.xfade)
+				s = clamp16(float32(s)*(1-w) + float32(j.plcNext())*w)
+				j.resume--
+			}
+			j.conceal = false
+			j.remember(s)
+			out[i] = s
+		} else {
+			out[i] = j.concealSample()
+			concealed = true
+		}
+	}
+	j.play += uint32(k)
+	if int32(j.highEnd-j.play) < 0 {
+		j.highEnd = j.play
+	}
+	j.realSeen = true
+	if concealed {
+		j.stats.Concealed++
+	}
+	return k
+}
+
+// concealFrame fills out with concealment (or silence once it has faded).
+func (j *JitterBuffer) concealFrame(out []int16) {
+	silent := !j.realSeen || (j.conceal && j.plcGain <= 0)
+	for i := range out {
+		out[i] = j.concealSample()
+	}
+	if silent {
+		j.stats.Silent++
+	} else {
+		j.stats.Concealed++
+	}
+}
+
+// remember appends one real sample to the history used for concealment.
+func (j *JitterBuffer) remember(s int16) {
+	j.hist[j.histPos] = s
+	j.histPos++
+	if j.histPos == len(j.hist) {
+		j.histPos = 0
+	}
+}
+
+// concealSample returns the next concealment sample, starting a new
+// concealment period (pitch search over the history) if needed.
+func (j *JitterBuffer) concealSample() int16 {
+	if !j.realSeen {
+		return 0
+	}
+	if !j.conceal {
+		j.startConceal()
+	}
+	if j.plcGain <= 0 {
+		return 0
+	}
+	s := float32(j.plcSrc[j.plcPos]) * j.plcGain
+	j.plcPos++
+	if j.plcPos == j.plcLen {
+		j.plcPos = 0
+	}
+	j.plcGain -= j.plcStep
+	return clamp16(s)
+}
+
+// plcNext returns the concealment signal's continuation without fading,
+// for cross-fading into real audio.
+func (j *JitterBuffer) plcNext() int16 {
+	if j.plcLen == 0 {
+		return 0
+	}
+	s := float32(j.plcSrc[j.plcPos]) * max(j.plcGain, 0)
+	j.plcPos++
+	if j.plcPos == j.plcLen {
+		j.plcPos = 0
+	}
+	return clamp16(s)
+}
+
+func (j *JitterBuffer) startConceal() {
+	j.conceal = true
+	h := len(j.hist)
+	get := func(i int) float32 { // i in 0..h-1, oldest first
+		return float32(j.hist[(j.histPos+i)%h])
+	}
+	// Pitch period: the lag with the best normalised correlation between
+	// the last w samples and the w samples lag earlier.
+	minLag := max(2, j.rate/400)
+	maxLag := min(h/2, j.rate/60)
+	w := h - maxLag
+	best, bestScore := j.n, float32(-1)
+	for lag := minLag; lag <= maxLag; lag++ {
+		var xy, yy float32
+		for i := h - w; i < h; i++ {
+			x, y := get(i), get(i-lag)
+			xy += x * y
+			yy += y * y
+		}
+		if yy > 0 {
+			if score := xy / float32(math.Sqrt(float64(yy))); score > bestScore {
+				best, bestScore = lag, score
+			}
+		}
+	}
+	if bestScore <= 0 {
+		best = j.n
+	}
+	// Repeat whole periods that fit in the history so the loop is smooth.
+	periods := max(1, (h/2)/best)
+	j.plcLen = min(h, best*periods)
+	for i := range j.plcLen {
+		j.plcSrc[i] = int16(get(h - j.plcLen + i))
+	}
+	j.plcPos = 0
+	j.plcGain = 1
+	j.plcStep = 1 / float32(j.fadeLen)
+	j.resume = j.xfade
+}
+
+// adapt shrinks the delay when the extra buffered audio was not needed over
+// a window of pulls: quickly when it is large (a burst after a stall),
+// slowly by one frame otherwise. k is the size of the frame about to play.
+func (j *JitterBuffer) adapt(k int) {
+	if j.count == 0 {
+		j.resetAdapt()
+		return
+	}
+	excess := j.depth() - k
+	if excess < 0 {
+		excess = 0
+	}
+	j.minFast = min(j.minFast, excess)
+	j.minSlow = min(j.minSlow, excess)
+	j.fastN++
+	j.slowN++
+	// A hold soon after a shrink means the shrink was too eager: wait longer
+	// next time. A long quiet spell relaxes that again.
+	if j.backoff > 0 && j.pulls-max(j.lastHold, j.lastRelax) > uint64(30*j.windowPulls(time.Second)) {
+		j.backoff--
+		j.lastRelax = j.pulls
+	}
+	fastLen := j.windowPulls(200 * time.Millisecond)
+	if j.fastN >= fastLen {
+		if j.minFast >= 4*j.n {
+			j.skip((j.minFast - j.n) / j.n * j.n)
+			return
+		}
+		j.fastN, j.minFast = 0, math.MaxInt
+	}
+	if j.slowN >= j.slowLen<<j.backoff {
+		if j.minSlow >= j.n {
+			if j.lastShrink > 0 && j.lastHold > j.lastShrink && j.lastHold-j.lastShrink < uint64(10*j.windowPulls(time.Second)) {
+				j.backoff = min(j.backoff+1, 3)
+			}
+			j.skip(j.n)
+			return
+		}
+		j.slowN, j.minSlow = 0, math.MaxInt
+	}
+}
+
+// skip discards d samples at the playout point, cross-fading across the cut
+// so that it does not click.
+func (j *JitterBuffer) skip(d int) {
+	if d <= 0 {
+		return
+	}
+	x := min(j.xfade, d)
+	for i := range x {
+		a := j.ring[(j.play+uint32(i))&j.mask]
+		if !j.valid[(j.play+uint32(i))&j.mask] {
+			a = 0
+		}
+		bi := (j.play + uint32(d+i)) & j.mask
+		if !j.valid[bi] {
+			continue
+		}
+		w := float32(i+1) / float32(x+1)
+		j.ring[bi] = clamp16(float32(a)*(1-w) + float32(j.ring[bi])*w)
+	}
+	j.advance(d)
+	j.stats.Skipped += j.samplesDur(d)
+	j.lastShrink = j.pulls
+	j.resetAdapt()
+}
+
+func clamp16(v float32) int16 {
+	if v > 32767 {
+		return 32767
+	}
+	if v < -32768 {
+		return -32768
+	}
+	return int16(v)
+}
