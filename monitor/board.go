@@ -4,7 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
-	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -462,31 +462,36 @@ func (b *Board) Snapshot(q Query) Snapshot {
 	m := q.compile()
 	b.mu.RLock()
 	s := Snapshot{Total: len(b.calls), Version: b.version, Feed: b.feed, At: b.now()}
-	s.Calls = make([]Call, 0, len(b.calls))
+	matched := make([]*Call, 0, len(b.calls))
 	for _, c := range b.calls {
 		if m.match(c) {
-			s.Calls = append(s.Calls, *c)
+			matched = append(matched, c)
 		}
 	}
+	// Sorting pointers under the read lock is safe: writers are excluded, and the
+	// values are copied out before the lock is released.
+	sortCalls(matched, q.Sort, q.Desc)
+	s.Calls = make([]Call, len(matched))
+	for i, c := range matched {
+		s.Calls[i] = *c
+	}
 	b.mu.RUnlock()
-	sortCalls(s.Calls, q.Sort, q.Desc)
 	return s
 }
 
-func sortCalls(calls []Call, col Column, desc bool) {
-	sort.Slice(calls, func(i, j int) bool {
-		a, c := &calls[i], &calls[j]
+func sortCalls(calls []*Call, col Column, desc bool) {
+	slices.SortFunc(calls, func(a, c *Call) int {
 		r := compareCalls(a, c, col)
 		if desc {
 			r = -r
 		}
 		if r != 0 {
-			return r < 0
+			return r
 		}
 		if r = a.StartTime.Compare(c.StartTime); r != 0 {
-			return r < 0
+			return r
 		}
-		return a.ID < c.ID
+		return strings.Compare(a.ID, c.ID)
 	})
 }
 

@@ -3,6 +3,7 @@ package monitor
 import (
 	"cmp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -121,16 +122,26 @@ func (c *compiled) match(call *Call) bool {
 }
 
 // containsFold reports whether sub occurs in s under Unicode simple case folding,
-// without allocating.
+// without allocating. sub must be non-empty.
 func containsFold(s, sub string) bool {
-	if sub == "" {
-		return true
+	if len(s) < len(sub) && isASCII(s) {
+		return false
+	}
+	if isASCII(sub) && isASCII(s) {
+		return indexFoldASCII(s, sub)
 	}
 	if strings.Contains(s, sub) {
 		return true
 	}
 	n := utf8.RuneCountInString(sub)
+	r0, _ := utf8.DecodeRuneInString(sub)
+	first := unicode.ToLower(r0)
 	for i := 0; i < len(s); {
+		r, w := utf8.DecodeRuneInString(s[i:])
+		if unicode.ToLower(r) != first {
+			i += w
+			continue
+		}
 		// take n runes from s[i:]
 		j, k := i, 0
 		for k < n && j < len(s) {
@@ -144,8 +155,40 @@ func containsFold(s, sub string) bool {
 		if strings.EqualFold(s[i:j], sub) {
 			return true
 		}
-		_, w := utf8.DecodeRuneInString(s[i:])
 		i += w
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func indexFoldASCII(s, sub string) bool {
+	first := lowerASCII(sub[0])
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if lowerASCII(s[i]) != first {
+			continue
+		}
+		j := 1
+		for j < len(sub) && lowerASCII(s[i+j]) == lowerASCII(sub[j]) {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
 	}
 	return false
 }
