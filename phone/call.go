@@ -1,0 +1,492 @@
+package phone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Direction says who placed a call.
+type Direction int
+
+// The call directions.
+const (
+	// Incoming: the PBX called the phone (monitoring calls are incoming).
+	Incoming Direction = iota + 1
+	// Outgoing: the phone dialled.
+	Outgoing
+)
+
+// String names the direction.
+func (d Direction) String() string {
+	switch d {
+	case Incoming:
+		return "incoming"
+	case Outgoing:
+		return "outgoing"
+	}
+	return "unknown"
+}
+
+// CallState is the phase of a call.
+type CallState int
+
+// The call phases.
+const (
+	// CallRinging: an incoming call rings here, waiting for Answer or Decline.
+	CallRinging CallState = iota + 1
+	// CallDialing: an outgoing call was sent, no answer from the far end yet.
+	CallDialing
+	// CallAlerting: the far end of an outgoing call is ringing.
+	CallAlerting
+	// CallActive: the call is up and audio flows.
+	CallActive
+	// CallHeld: the phone put the call on hold.
+	CallHeld
+	// CallEnded: the call is over (see CallInfo.EndReason).
+	CallEnded
+)
+
+// String names the state.
+func (s CallState) String() string {
+	switch s {
+	case CallRinging:
+		return "ringing"
+	case CallDialing:
+		return "dialing"
+	case CallAlerting:
+		return "alerting"
+	case CallActive:
+		return "active"
+	case CallHeld:
+		return "on hold"
+	case CallEnded:
+		return "ended"
+	}
+	return "unknown"
+}
+
+// DeclineReason selects the answer to an incoming call the user refuses.
+type DeclineReason int
+
+// The ways to decline.
+const (
+	// DeclineRejected answers 603 Decline: the user does not want the call.
+	DeclineRejected DeclineReason = iota
+	// DeclineBusy answers 486 Busy Here.
+	DeclineBusy
+)
+
+// ErrCallEnded is returned by call actions on a call that is over.
+var ErrCallEnded = errors.New("the call has ended")
+
+// ErrWrongState is returned by an action the call's state does not allow (answering
+// an outgoing call, holding a ringing one, ...).
+var ErrWrongState = errors.New("not possible in the call's current state")
+
+// CallInfo is a snapshot of a call, safe to keep and render.
+type CallInfo struct {
+	// ID identifies the call within this phone ("c1", "c2", ...).
+	ID string
+	// SIPCallID is the SIP Call-ID, for matching PBX logs.
+	SIPCallID string
+	Direction Direction
+	// RemoteName and RemoteNumber identify the other party (for a monitoring call,
+	// what the PBX put in the caller ID, for example "Listen: 1001").
+	RemoteName   string
+	RemoteNumber string
+	// RemoteURI is the other party's SIP URI.
+	RemoteURI string
+	State     CallState
+	// EndReason says why the call ended (CallEnded), in words.
+	EndReason string
+	// EndCode is the SIP status that ended the call, 0 for a normal hang-up.
+	EndCode int
+	// Monitoring is true for a call that matched an ExpectMonitoringCall.
+	Monitoring bool
+	// MonitorLabel is the label given to ExpectMonitoringCall.
+	MonitorLabel string
+	// AutoAnswer is true when the phone answers (or answered) the call by itself.
+	AutoAnswer bool
+	// AutoAnswerHint describes the PBX's auto-answer hint, if the INVITE had one.
+	AutoAnswerHint string
+	// Codec is the negotiated audio codec (PCMU or PCMA) once the call is up.
+	Codec string
+	// AudioError describes a headset problem (the call stays up without audio).
+	AudioError string
+	// Muted and Held reflect SetMuted and Hold.
+	Muted bool
+	Held  bool
+	// Created, Answered and Ended are when the call began, was answered and ended.
+	Created  time.Time
+	Answered time.Time
+	Ended    time.Time
+}
+
+// Duration is the talk time so far (or in total once ended); zero before answer.
+func (ci CallInfo) Duration() time.Duration {
+	if ci.Answered.IsZero() {
+		return 0
+	}
+	if !ci.Ended.IsZero() {
+		return ci.Ended.Sub(ci.Answered)
+	}
+	return time.Since(ci.Answered)
+}
+
+// Call is one call. Its methods are safe for concurrent use.
+type Call struct {
+	p   *Phone
+	id  string
+	dir Direction
+
+	mu   sync.Mutex
+	info CallInfo
+
+	// incoming
+	srv  *diago.DialogServerSession
+	ctrl chan callCtrl
+
+	// outgoing
+	cli        *diago.DialogClientSession
+	cancelDial context.CancelFunc
+
+	dm    *diago.DialogMedia
+	media *callMedia
+
+	hangupOnce sync.Once
+	hangupCh   chan struct{}
+	done       chan struct{}
+	endOnce    sync.Once
+	holdMu     sync.Mutex
+}
+
+type callCtrl struct {
+	answer  bool
+	decline DeclineReason
+	ctx     context.Context
+	result  chan error
+}
+
+func (p *Phone) newCall(dir Direction) *Call {
+	p.mu.Lock()
+	p.nextID++
+	id := fmt.Sprintf("c%d", p.nextID)
+	p.mu.Unlock()
+	c := &Call{
+		p:        p,
+		id:       id,
+		dir:      dir,
+		ctrl:     make(chan callCtrl),
+		hangupCh: make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	c.info = CallInfo{ID: id, Direction: dir, Created: time.Now()}
+	return c
+}
+
+// ID identifies the call within the phone.
+func (c *Call) ID() string { return c.id }
+
+// Info returns a snapshot of the call.
+func (c *Call) Info() CallInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.info
+}
+
+// State returns the call's current state.
+func (c *Call) State() CallState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.info.State
+}
+
+// Done is closed when the call has ended.
+func (c *Call) Done() <-chan struct{} { return c.done }
+
+// setState changes the state and publishes it; nothing changes after CallEnded.
+func (c *Call) setState(s CallState, mutate func(*CallInfo)) {
+	c.mu.Lock()
+	if c.info.State == CallEnded {
+		c.mu.Unlock()
+		return
+	}
+	c.info.State = s
+	if mutate != nil {
+		mutate(&c.info)
+	}
+	info := c.info
+	c.mu.Unlock()
+	c.p.log.Info("call state", "call", c.id, "state", s.String(), "direction", info.Direction.String(),
+		"remote", info.RemoteNumber, "reason", info.EndReason)
+	c.p.events.publish(Event{Kind: EventCallState, Call: c, CallInfo: info})
+}
+
+func (c *Call) update(mutate func(*CallInfo)) CallInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	mutate(&c.info)
+	return c.info
+}
+
+func (c *Call) publishInfo() {
+	c.p.events.publish(Event{Kind: EventCallState, Call: c, CallInfo: c.Info()})
+}
+
+// end marks the call ended with a reason, stops its media and forgets it.
+func (c *Call) end(reason string, code int) {
+	c.endOnce.Do(func() {
+		if c.media != nil {
+			c.media.stop()
+		}
+		c.setState(CallEnded, func(ci *CallInfo) {
+			ci.EndReason = reason
+			ci.EndCode = code
+			ci.Ended = time.Now()
+		})
+		c.p.removeCall(c)
+		close(c.done)
+	})
+}
+
+// Answer answers a ringing incoming call and returns once the call is up (the PBX
+// acknowledged the answer) or failed.
+func (c *Call) Answer(ctx context.Context) error {
+	return c.control(ctx, callCtrl{answer: true})
+}
+
+// Decline refuses a ringing incoming call with 603 Decline or 486 Busy Here.
+func (c *Call) Decline(r DeclineReason) error {
+	return c.control(context.Background(), callCtrl{decline: r})
+}
+
+func (c *Call) control(ctx context.Context, m callCtrl) error {
+	if c.dir != Incoming {
+		return fmt.Errorf("answer or decline an outgoing call: %w", ErrWrongState)
+	}
+	m.ctx = ctx
+	m.result = make(chan error, 1)
+	select {
+	case c.ctrl <- m:
+	case <-c.done:
+		return ErrCallEnded
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-m.result:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Hangup ends the call in any state: a ringing incoming call is declined (603), an
+// outgoing call that is not answered yet is cancelled, an active call gets a BYE. It
+// returns when the call has ended or ctx is done.
+func (c *Call) Hangup(ctx context.Context) error {
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
+	c.hangupOnce.Do(func() {
+		close(c.hangupCh)
+		c.mu.Lock()
+		cancel := c.cancelDial
+		c.mu.Unlock()
+		if cancel != nil && c.State() != CallActive && c.State() != CallHeld {
+			cancel()
+		}
+	})
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("hang up call %s: %w", c.id, ctx.Err())
+	}
+}
+
+// SetMuted mutes or unmutes the microphone. A muted call keeps sending RTP, carrying
+// true silence (the PCM is zeroed before encoding).
+func (c *Call) SetMuted(on bool) {
+	c.mu.Lock()
+	changed := c.info.Muted != on
+	c.info.Muted = on
+	m := c.media
+	c.mu.Unlock()
+	if m != nil {
+		m.setMuted(on)
+	}
+	if changed {
+		c.publishInfo()
+	}
+}
+
+// Muted reports whether the microphone is muted.
+func (c *Call) Muted() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.info.Muted
+}
+
+type holder interface {
+	Hold(ctx context.Context) error
+	Unhold(ctx context.Context) error
+}
+
+func (c *Call) dialogHolder() holder {
+	if c.srv != nil {
+		return c.srv
+	}
+	if c.cli != nil {
+		return c.cli
+	}
+	return nil
+}
+
+// Hold puts an active call on hold with a re-INVITE (a=sendonly). The phone then plays
+// nothing from the far end and sends silence.
+func (c *Call) Hold(ctx context.Context) error {
+	return c.setHold(ctx, true)
+}
+
+// Resume takes the call off hold (re-INVITE a=sendrecv).
+func (c *Call) Resume(ctx context.Context) error {
+	return c.setHold(ctx, false)
+}
+
+func (c *Call) setHold(ctx context.Context, on bool) error {
+	c.holdMu.Lock()
+	defer c.holdMu.Unlock()
+	st := c.State()
+	switch {
+	case st == CallEnded:
+		return ErrCallEnded
+	case on && st == CallHeld, !on && st == CallActive:
+		return nil
+	case st != CallActive && st != CallHeld:
+		return fmt.Errorf("hold a call that is %s: %w", st, ErrWrongState)
+	}
+	h := c.dialogHolder()
+	if h == nil {
+		return fmt.Errorf("hold: %w", ErrWrongState)
+	}
+	if c.media != nil {
+		c.media.setHeld(on)
+	}
+	var err error
+	if on {
+		err = h.Hold(ctx)
+	} else {
+		err = h.Unhold(ctx)
+	}
+	if err != nil {
+		if c.media != nil {
+			c.media.setHeld(!on)
+		}
+		verb := "hold"
+		if !on {
+			verb = "resume"
+		}
+		return fmt.Errorf("%s call %s: the PBX refused the re-INVITE: %w", verb, c.id, err)
+	}
+	if on {
+		c.setState(CallHeld, func(ci *CallInfo) { ci.Held = true })
+	} else {
+		c.setState(CallActive, func(ci *CallInfo) { ci.Held = false })
+	}
+	return nil
+}
+
+// SendDTMF sends digits (0-9, *, #, A-D) as RFC 4733 telephone-events, in order, on
+// the call's RTP stream. It returns once they are queued.
+func (c *Call) SendDTMF(digits string) error {
+	for _, d := range digits {
+		if !validDTMF(d) {
+			return fmt.Errorf("send DTMF %q: %q is not a DTMF digit", digits, d)
+		}
+	}
+	c.mu.Lock()
+	m := c.media
+	st := c.info.State
+	c.mu.Unlock()
+	if st == CallEnded {
+		return ErrCallEnded
+	}
+	if m == nil || (st != CallActive && st != CallHeld) {
+		return fmt.Errorf("send DTMF on a call that is %s: %w", st, ErrWrongState)
+	}
+	return m.queueDTMF(strings.ToUpper(digits))
+}
+
+func validDTMF(r rune) bool {
+	return (r >= '0' && r <= '9') || r == '*' || r == '#' || (r >= 'A' && r <= 'D') || (r >= 'a' && r <= 'd')
+}
+
+// Calls returns the calls in progress.
+func (p *Phone) Calls() []*Call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*Call, 0, len(p.calls))
+	for _, c := range p.calls {
+		out = append(out, c)
+	}
+	return out
+}
+
+// addCall registers a call; it fails once the phone is stopping.
+func (p *Phone) addCall(c *Call) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.started || p.stopping || p.closed {
+		return errors.New("the phone is not running")
+	}
+	p.calls[c.id] = c
+	p.callsWG.Add(1)
+	return nil
+}
+
+func (p *Phone) removeCall(c *Call) {
+	p.mu.Lock()
+	_, ok := p.calls[c.id]
+	delete(p.calls, c.id)
+	p.mu.Unlock()
+	if ok {
+		p.callsWG.Done()
+	}
+}
+
+func (p *Phone) hangupAll() {
+	for _, c := range p.Calls() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		if err := c.Hangup(ctx); err != nil {
+			p.log.Warn("hang up on stop", "call", c.id, "error", err)
+			c.end("the phone stopped", 0)
+		}
+		cancel()
+	}
+}
+
+// remoteParty extracts name and number: P-Asserted-Identity first (what the PBX
+// asserts), then From.
+func remoteParty(req *sip.Request) (name, number, uri string) {
+	if h := req.GetHeader("P-Asserted-Identity"); h != nil {
+		var u sip.Uri
+		params := sip.NewParams()
+		if dn, err := sip.ParseAddressValue(h.Value(), &u, &params); err == nil && u.User != "" {
+			return dn, u.User, u.String()
+		}
+	}
+	if f := req.From(); f != nil {
+		return f.DisplayName, f.Address.User, f.Address.String()
+	}
+	return "", "", ""
+}

@@ -1,0 +1,307 @@
+package phone
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/sipgo/sip"
+)
+
+// MonitorTokenHeader is the SIP header that carries an ExpectMonitoringCall token.
+// On Asterisk, add it to the Originate with
+// "Variable: PJSIP_HEADER(add,X-Earshot-Token)=<token>".
+const MonitorTokenHeader = "X-Earshot-Token"
+
+// MonitorExpectation announces a monitoring call Earshot itself asked the PBX to
+// place (listen, whisper, barge, steal). The next matching INVITE is answered at
+// once, whatever the auto-answer setting.
+type MonitorExpectation struct {
+	// Label is copied to CallInfo.MonitorLabel (for example "Listen: 1001").
+	Label string
+	// Token, if set, must equal the INVITE's X-Earshot-Token header.
+	Token string
+	// Within is how long the expectation stays open (Config.MonitorWindow if zero).
+	Within time.Duration
+}
+
+type expectation struct {
+	MonitorExpectation
+	deadline time.Time
+}
+
+// ExpectMonitoringCall opens a short window during which the matching incoming call
+// from the PBX is auto-answered and flagged as a monitoring call. Call it just
+// before sending the PBX the action (AMI Originate). The returned function closes the
+// window early (for example when the action failed).
+func (p *Phone) ExpectMonitoringCall(e MonitorExpectation) (cancel func()) {
+	if e.Within <= 0 {
+		e.Within = p.cfg.monitorWindow()
+	}
+	x := &expectation{MonitorExpectation: e, deadline: time.Now().Add(e.Within)}
+	p.mu.Lock()
+	p.expect = append(p.expect, x)
+	p.mu.Unlock()
+	return func() { p.dropExpectation(x) }
+}
+
+func (p *Phone) dropExpectation(x *expectation) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, e := range p.expect {
+		if e == x {
+			p.expect = append(p.expect[:i], p.expect[i+1:]...)
+			return
+		}
+	}
+}
+
+// matchExpectation consumes the oldest open expectation that fits the INVITE.
+func (p *Phone) matchExpectation(req *sip.Request) (*expectation, bool) {
+	token := ""
+	if h := req.GetHeader(MonitorTokenHeader); h != nil {
+		token = strings.TrimSpace(h.Value())
+	}
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	kept := p.expect[:0]
+	var found *expectation
+	for _, e := range p.expect {
+		if now.After(e.deadline) {
+			continue
+		}
+		if found == nil && (e.Token == "" || e.Token == token) {
+			found = e
+			continue
+		}
+		kept = append(kept, e)
+	}
+	for i := len(kept); i < len(p.expect); i++ {
+		p.expect[i] = nil
+	}
+	p.expect = kept
+	return found, found != nil
+}
+
+// serveInvite handles a new INVITE that passed the source check. It returns when
+// the call is over; diago then cleans the dialog up.
+func (p *Phone) serveInvite(d *diago.DialogServerSession) {
+	req := d.InviteRequest
+	defer func() {
+		if r := recover(); r != nil {
+			p.log.Error("panic while handling an incoming call", "panic", r, "stack", string(debug.Stack()))
+			if d.LoadState() < sip.DialogStateEstablished {
+				_ = d.Respond(sip.StatusInternalServerError, "Server Internal Error", nil)
+			}
+		}
+	}()
+
+	ct := ""
+	if h := req.ContentType(); h != nil {
+		ct = h.Value()
+	}
+	if err := checkOffer(ct, req.Body(), p.acc.srtp()); err != nil {
+		p.log.Info("refused an incoming call: unacceptable offer", "reason", err.Error(), "source", req.Source())
+		warn := sip.NewHeader("Warning", fmt.Sprintf("399 earshot %q", err.Error()))
+		if rerr := d.Respond(488, "Not Acceptable Here", nil, warn); rerr != nil {
+			p.log.Debug("respond 488", "error", rerr)
+		}
+		return
+	}
+
+	c := p.newCall(Incoming)
+	c.srv = d
+	name, number, uri := remoteParty(req)
+	hint := parseAutoAnswerHint(req)
+	exp, monitoring := p.matchExpectation(req)
+	autoAnswer := monitoring || (hint.present && p.autoAnswerHints.Load())
+	delay := time.Duration(0)
+	if !monitoring && autoAnswer {
+		delay = hint.delay
+	}
+	c.info.RemoteName, c.info.RemoteNumber, c.info.RemoteURI = name, number, uri
+	c.info.SIPCallID = d.ID
+	if cid := req.CallID(); cid != nil {
+		c.info.SIPCallID = cid.Value()
+	}
+	c.info.Monitoring = monitoring
+	if exp != nil {
+		c.info.MonitorLabel = exp.Label
+	}
+	c.info.AutoAnswer = autoAnswer
+	c.info.AutoAnswerHint = hint.source
+	c.info.State = CallRinging
+
+	if err := p.addCall(c); err != nil {
+		_ = d.Respond(sip.StatusServiceUnavailable, "Service Unavailable", nil)
+		return
+	}
+	p.log.Info("incoming call", "call", c.id, "from", number, "name", name, "monitoring", monitoring,
+		"auto_answer", autoAnswer, "hint", hint.source)
+
+	ringing := !(autoAnswer && delay == 0)
+	if ringing {
+		if err := d.Ringing(); err != nil {
+			c.end("the caller went away: "+err.Error(), 0)
+			return
+		}
+	}
+	p.events.publish(Event{Kind: EventIncomingCall, Call: c, CallInfo: c.Info()})
+
+	var stopRing func()
+	if ringing && !autoAnswer {
+		stopRing = p.startRingtone()
+	}
+	stopRinging := func() {
+		if stopRing != nil {
+			stopRing()
+			stopRing = nil
+		}
+	}
+	defer stopRinging()
+
+	var autoTimer <-chan time.Time
+	if autoAnswer {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		autoTimer = t.C
+	}
+	ringTimer := time.NewTimer(p.cfg.ringTimeout())
+	defer ringTimer.Stop()
+	runCtx := p.runContext()
+
+	for {
+		select {
+		case <-d.Context().Done():
+			stopRinging()
+			c.end("cancelled by the caller", sip.StatusRequestTerminated)
+			return
+		case <-c.hangupCh:
+			stopRinging()
+			p.declineCall(c, d, DeclineRejected)
+			return
+		case m := <-c.ctrl:
+			if !m.answer {
+				stopRinging()
+				p.declineCall(c, d, m.decline)
+				m.result <- nil
+				return
+			}
+			stopRinging()
+			err := p.answerCall(c, d)
+			m.result <- err
+			if err != nil {
+				return
+			}
+			p.superviseCall(c, d.Context(), func(ctx context.Context) error { return d.Hangup(ctx) })
+			return
+		case <-autoTimer:
+			stopRinging()
+			if err := p.answerCall(c, d); err != nil {
+				return
+			}
+			p.superviseCall(c, d.Context(), func(ctx context.Context) error { return d.Hangup(ctx) })
+			return
+		case <-ringTimer.C:
+			stopRinging()
+			_ = d.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil)
+			c.end("not answered", sip.StatusTemporarilyUnavailable)
+			return
+		case <-runCtx.Done():
+			stopRinging()
+			_ = d.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil)
+			c.end("the phone stopped", sip.StatusTemporarilyUnavailable)
+			return
+		}
+	}
+}
+
+func (p *Phone) runContext() context.Context {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.runCtx == nil {
+		return context.Background()
+	}
+	return p.runCtx
+}
+
+func (p *Phone) declineCall(c *Call, d *diago.DialogServerSession, r DeclineReason) {
+	code, reason, why := 603, "Decline", "declined"
+	if r == DeclineBusy {
+		code, reason, why = sip.StatusBusyHere, "Busy Here", "declined as busy"
+	}
+	if err := d.Respond(code, reason, nil); err != nil {
+		p.log.Debug("respond decline", "error", err)
+	}
+	c.end(why, code)
+}
+
+// answerCall answers with 200 OK, waits for the ACK and starts the media.
+func (p *Phone) answerCall(c *Call, d *diago.DialogServerSession) error {
+	dm, err := d.Answer(diago.AnswerOptions{})
+	if err != nil {
+		if d.LoadState() < sip.DialogStateEstablished {
+			warn := sip.NewHeader("Warning", fmt.Sprintf("399 earshot %q", err.Error()))
+			_ = d.Respond(488, "Not Acceptable Here", nil, warn)
+			c.end("media negotiation failed: "+err.Error(), 488)
+		} else {
+			c.end("the answer was not acknowledged: "+err.Error(), 0)
+		}
+		return fmt.Errorf("answer call %s: %w", c.id, err)
+	}
+	return p.startCallMedia(c, dm)
+}
+
+// startCallMedia attaches the audio to an answered call and marks it active.
+func (p *Phone) startCallMedia(c *Call, dm *diago.DialogMedia) error {
+	m, err := newCallMedia(c, dm)
+	if err != nil {
+		// Without audio the call is still up: the user hears nothing but can hang up.
+		p.log.Error("call audio failed; the call stays up", "call", c.id, "error", err)
+	}
+	c.mu.Lock()
+	c.dm = dm
+	c.media = m
+	muted := c.info.Muted
+	c.mu.Unlock()
+	if m != nil {
+		m.setMuted(muted)
+		m.start()
+	}
+	codec := ""
+	if m != nil {
+		codec = m.codecName()
+	}
+	c.setState(CallActive, func(ci *CallInfo) {
+		ci.Answered = time.Now()
+		ci.Codec = codec
+	})
+	return nil
+}
+
+// superviseCall waits until an answered call ends: the far end hangs up (dialog
+// context done), the user hangs up, or the phone stops.
+func (p *Phone) superviseCall(c *Call, dialogCtx context.Context, bye func(context.Context) error) {
+	runCtx := p.runContext()
+	select {
+	case <-dialogCtx.Done():
+		c.end("the other party hung up", 0)
+	case <-c.hangupCh:
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := bye(ctx)
+		cancel()
+		if err != nil {
+			p.log.Info("BYE failed", "call", c.id, "error", err)
+		}
+		c.end("hung up", 0)
+	case <-runCtx.Done():
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_ = bye(ctx)
+		cancel()
+		c.end("the phone stopped", 0)
+	}
+}

@@ -1,0 +1,179 @@
+package phone
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/diago/media"
+	"github.com/emiago/diago/media/sdp"
+	"github.com/emiago/sipgo/sip"
+)
+
+// offerError is a reason to answer an INVITE 488 Not Acceptable Here.
+type offerError struct{ reason string }
+
+func (e *offerError) Error() string { return e.reason }
+
+// checkOffer decides, before anything rings, whether the INVITE's SDP offer can be
+// answered: it must parse, carry an audio stream with a connection address, offer
+// PCMU or PCMA, and use a media profile the configured SRTP mode accepts.
+func checkOffer(contentType string, body []byte, mode SRTPMode) error {
+	if len(body) == 0 {
+		return &offerError{"the INVITE has no SDP offer"}
+	}
+	if ct := strings.ToLower(strings.TrimSpace(contentType)); ct != "" && !strings.HasPrefix(ct, "application/sdp") {
+		return &offerError{fmt.Sprintf("the INVITE body is %s, not SDP", contentType)}
+	}
+	sd := sdp.SessionDescription{}
+	if err := sdp.Unmarshal(body, &sd); err != nil {
+		return &offerError{"malformed SDP: " + err.Error()}
+	}
+	if len(sd.Values("v")) == 0 || len(sd.Values("o")) == 0 || len(sd.Values("m")) == 0 {
+		return &offerError{"malformed SDP: v=, o= or m= line missing"}
+	}
+	if _, err := sd.SessionInformation(); err != nil {
+		return &offerError{"malformed SDP origin line: " + err.Error()}
+	}
+	if len(sd.Values("m")) > 1 {
+		return &offerError{"the SDP offer has several media streams; Earshot takes one audio stream"}
+	}
+	md, err := sd.MediaDescription("audio")
+	if err != nil {
+		return &offerError{"the SDP offer has no audio stream"}
+	}
+	if md.Port <= 0 || md.Port > 65535 {
+		return &offerError{"the SDP offer's audio stream is disabled (port " + strconv.Itoa(md.Port) + ")"}
+	}
+	// diago reads the first c= line and indexes its fields without checking them:
+	// validate every c= line here so a short one can never reach it.
+	cs := sd.Values("c")
+	if len(cs) == 0 {
+		return &offerError{"the SDP offer has no connection address"}
+	}
+	var connIP net.IP
+	for i, c := range cs {
+		f := strings.Fields(c)
+		if len(f) < 3 || f[0] != "IN" || (f[1] != "IP4" && f[1] != "IP6") {
+			return &offerError{fmt.Sprintf("malformed SDP connection line c=%s", c)}
+		}
+		ip := net.ParseIP(strings.Split(f[2], "/")[0])
+		if ip == nil || (f[1] == "IP4") != (ip.To4() != nil) {
+			return &offerError{fmt.Sprintf("malformed SDP connection address c=%s", c)}
+		}
+		if i == 0 {
+			connIP = ip
+		}
+	}
+	if connIP.IsUnspecified() || connIP.IsMulticast() {
+		return &offerError{"the SDP offer's connection address " + connIP.String() + " cannot carry a call"}
+	}
+	attrs := sd.Values("a")
+	switch md.Proto {
+	case "RTP/AVP":
+		if mode == SRTPDTLS {
+			return &offerError{"DTLS-SRTP is required but the offer is plain RTP"}
+		}
+	case "RTP/SAVP":
+		if mode != SRTPSDES {
+			return &offerError{"the offer requires SRTP (SDES) and SRTP is " + string(mode) + " here"}
+		}
+		if !hasAttrPrefix(attrs, "crypto:") {
+			return &offerError{"the SRTP offer carries no crypto key"}
+		}
+	case "UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVPF":
+		if mode != SRTPDTLS {
+			return &offerError{"the offer requires DTLS-SRTP and SRTP is " + string(mode) + " here"}
+		}
+		if !hasAttrPrefix(attrs, "fingerprint:") || !hasAttrPrefix(attrs, "setup:") {
+			return &offerError{"the DTLS-SRTP offer has no fingerprint or setup attribute"}
+		}
+	default:
+		return &offerError{"unsupported media profile " + md.Proto}
+	}
+	codecs := make([]media.Codec, len(md.Formats))
+	n, _ := media.CodecsFromSDPRead(md.Formats, attrs, codecs)
+	var offered []string
+	for _, c := range codecs[:n] {
+		if c.SampleRate == 8000 && c.NumChannels <= 1 && (strings.EqualFold(c.Name, "pcmu") || strings.EqualFold(c.Name, "pcma")) {
+			return nil
+		}
+		offered = append(offered, c.Name)
+	}
+	if len(offered) == 0 {
+		offered = md.Formats
+	}
+	return &offerError{"no common audio codec (offered: " + strings.Join(offered, ", ") + "; Earshot speaks PCMU and PCMA)"}
+}
+
+func hasAttrPrefix(attrs []string, prefix string) bool {
+	for _, a := range attrs {
+		if strings.HasPrefix(a, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// autoAnswerHint is the PBX's request to answer without ringing.
+type autoAnswerHint struct {
+	present bool
+	delay   time.Duration
+	source  string
+}
+
+// parseAutoAnswerHint looks for the auto-answer hints PBXs send: Call-Info with
+// answer-after (Asterisk, FreeSWITCH), Alert-Info auto-answer / info=alert-autoanswer
+// (Polycom, Yealink style), and Answer-Mode / Priv-Answer-Mode: Auto (RFC 5373).
+func parseAutoAnswerHint(req *sip.Request) autoAnswerHint {
+	for _, h := range req.GetHeaders("Call-Info") {
+		v := strings.ToLower(h.Value())
+		if i := strings.Index(v, "answer-after="); i >= 0 {
+			return autoAnswerHint{present: true, delay: parseSeconds(v[i+len("answer-after="):]), source: "Call-Info: " + h.Value()}
+		}
+	}
+	for _, h := range req.GetHeaders("Alert-Info") {
+		v := strings.ToLower(h.Value())
+		if strings.Contains(v, "autoanswer") || strings.Contains(v, "auto-answer") || strings.Contains(v, "auto answer") || strings.Contains(v, "intercom") {
+			var d time.Duration
+			if i := strings.Index(v, "delay="); i >= 0 {
+				d = parseSeconds(v[i+len("delay="):])
+			}
+			return autoAnswerHint{present: true, delay: d, source: "Alert-Info: " + h.Value()}
+		}
+	}
+	for _, name := range []string{"Answer-Mode", "Priv-Answer-Mode"} {
+		if h := req.GetHeader(name); h != nil {
+			v := strings.ToLower(strings.TrimSpace(h.Value()))
+			if strings.HasPrefix(v, "auto") {
+				return autoAnswerHint{present: true, source: name + ": " + h.Value()}
+			}
+		}
+	}
+	return autoAnswerHint{}
+}
+
+// parseSeconds reads the leading integer of s as seconds, capped at one minute.
+func parseSeconds(s string) time.Duration {
+	end := 0
+	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	n, err := strconv.Atoi(s[:end])
+	if err != nil || n < 0 {
+		return 0
+	}
+	return time.Duration(min(n, 60)) * time.Second
+}
+
+// sourceIP returns the IP a request came from.
+func sourceIP(req *sip.Request) net.IP {
+	src := req.Source()
+	host, _, err := net.SplitHostPort(src)
+	if err != nil {
+		host = src
+	}
+	return net.ParseIP(host)
+}
