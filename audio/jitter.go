@@ -117,13 +117,16 @@ type JitterBuffer struct {
 	resume  int  // samples left of the cross-fade from concealment to audio
 
 	// delay adaptation
-	minFast, minSlow int
-	fastN, slowN     int
-	slowLen          int
-	backoff          int
-	lastShrink       uint64
-	lastHold         uint64
-	lastRelax        uint64
+	minFast    int // least depth beyond the frame played, over the fast window
+	minSlack   int // least slack (samples a packet arrived before its playout) over the slow window
+	fastN      int // pulls in the fast window
+	slowN      int // pulls in the slow window
+	slowLen    int // slow window length in pulls, before backoff
+	backoff    int // the slow window is slowLen << backoff
+	grow       int // samples of delay still to add
+	lastShrink uint64
+	lastGrow   uint64
+	lastRelax  uint64
 
 	stats JitterStats
 }
@@ -232,11 +235,12 @@ func (j *JitterBuffer) clearRing() {
 	}
 	j.held = 0
 	j.lateRun = 0
+	j.grow = 0
 	j.resetAdapt()
 }
 
 func (j *JitterBuffer) resetAdapt() {
-	j.minFast, j.minSlow = math.MaxInt, math.MaxInt
+	j.minFast, j.minSlack = math.MaxInt, math.MaxInt
 	j.fastN, j.slowN = 0, 0
 }
 
@@ -351,6 +355,7 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 			rel = 0
 		} else {
 			j.stats.Late++
+			j.late(-rel)
 			return
 		}
 	case rel > jump:
@@ -370,6 +375,13 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 		}
 	}
 	j.lateRun = 0
+	// A packet longer than the delay bound keeps only what fits.
+	n = min(n, j.maxAhead-rel)
+	if rel < 0 {
+		j.late(-rel)
+	} else {
+		j.minSlack = min(j.minSlack, rel)
+	}
 	for i := max(0, -rel); i < n; i++ {
 		idx := (ts + uint32(i)) & j.mask
 		j.ring[idx] = j.scratch[i]
@@ -384,6 +396,30 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 	if d := j.samplesDur(j.depth()); d > j.stats.MaxDepth {
 		j.stats.MaxDepth = d
 	}
+}
+
+// late notes a packet that arrived by samples after its playout time: the
+// delay grows by that much (in whole frames) so the next one is in time.
+func (j *JitterBuffer) late(by int) {
+	if by > j.maxAhead/2 {
+		return // a straggler, not a sign of jitter
+	}
+	g := (by + j.n - 1) / j.n * j.n
+	if j.grow < g {
+		j.grow = g
+	}
+	j.noteGrowth()
+}
+
+// noteGrowth records that the delay had to grow; if that happens soon after
+// a shrink, the next shrink waits longer.
+func (j *JitterBuffer) noteGrowth() {
+	if j.lastShrink > 0 && j.pulls-j.lastShrink < uint64(10*j.windowPulls(time.Second)) {
+		j.backoff = min(j.backoff+1, 3)
+		j.lastShrink = 0
+	}
+	j.lastGrow = j.pulls
+	j.resetAdapt()
 }
 
 // advance moves the playout point k samples forward, discarding them.
@@ -433,6 +469,12 @@ func (j *JitterBuffer) Pull(out []int16) int {
 	}
 	j.stats.Frames++
 
+	if j.grow > 0 && j.count > 0 {
+		// Add delay: conceal a frame without moving the playout point.
+		j.grow -= k
+		j.concealFrame(out)
+		return k
+	}
 	j.adapt(k)
 
 	have := 0
@@ -448,7 +490,6 @@ func (j *JitterBuffer) Pull(out []int16) int {
 			// Nothing to play: conceal while waiting here, which lets the
 			// delay grow by a frame if the packet is only late.
 			j.held++
-			j.lastHold = j.pulls
 			j.concealFrame(out)
 			return k
 		case j.held > 0 || next > j.fadeLen+j.n:
@@ -589,30 +630,23 @@ func (j *JitterBuffer) startConceal() {
 	j.resume = j.xfade
 }
 
-// adapt shrinks the delay when the extra buffered audio was not needed over
-// a window of pulls: quickly when it is large (a burst after a stall),
-// slowly by one frame otherwise. k is the size of the frame about to play.
+// adapt shrinks the delay when the extra buffered audio was not needed:
+// quickly when a lot is buffered (a burst after a stall), by one frame when
+// every packet of a window arrived at least a frame before it was needed.
+// k is the size of the frame about to play.
 func (j *JitterBuffer) adapt(k int) {
 	if j.count == 0 {
-		j.resetAdapt()
 		return
 	}
-	excess := j.depth() - k
-	if excess < 0 {
-		excess = 0
-	}
-	j.minFast = min(j.minFast, excess)
-	j.minSlow = min(j.minSlow, excess)
+	j.minFast = min(j.minFast, max(0, j.depth()-k))
 	j.fastN++
 	j.slowN++
-	// A hold soon after a shrink means the shrink was too eager: wait longer
-	// next time. A long quiet spell relaxes that again.
-	if j.backoff > 0 && j.pulls-max(j.lastHold, j.lastRelax) > uint64(30*j.windowPulls(time.Second)) {
+	// A long spell without growth relaxes the backoff again.
+	if j.backoff > 0 && j.pulls-max(j.lastGrow, j.lastRelax) > uint64(30*j.windowPulls(time.Second)) {
 		j.backoff--
 		j.lastRelax = j.pulls
 	}
-	fastLen := j.windowPulls(200 * time.Millisecond)
-	if j.fastN >= fastLen {
+	if j.fastN >= j.windowPulls(200*time.Millisecond) {
 		if j.minFast >= 4*j.n {
 			j.skip((j.minFast - j.n) / j.n * j.n)
 			return
@@ -620,14 +654,11 @@ func (j *JitterBuffer) adapt(k int) {
 		j.fastN, j.minFast = 0, math.MaxInt
 	}
 	if j.slowN >= j.slowLen<<j.backoff {
-		if j.minSlow >= j.n {
-			if j.lastShrink > 0 && j.lastHold > j.lastShrink && j.lastHold-j.lastShrink < uint64(10*j.windowPulls(time.Second)) {
-				j.backoff = min(j.backoff+1, 3)
-			}
+		if j.minSlack != math.MaxInt && j.minSlack >= j.n && j.depth() >= k+j.n {
 			j.skip(j.n)
 			return
 		}
-		j.slowN, j.minSlow = 0, math.MaxInt
+		j.slowN, j.minSlack = 0, math.MaxInt
 	}
 }
 

@@ -77,8 +77,15 @@ func (r *Resampler) InRate() int { return r.inRate }
 // OutRate is the output sample rate.
 func (r *Resampler) OutRate() int { return r.outRate }
 
-// Delay is the resampler's group delay in input samples.
-func (r *Resampler) Delay() int { return r.taps / 2 }
+// Delay is the resampler's delay in input samples: output sample j
+// stands for the input at time j*inRate/outRate - Delay. (The first
+// outputs are the filter's lead-in of silence.)
+func (r *Resampler) Delay() int {
+	if r.taps == 0 {
+		return 0
+	}
+	return r.taps/2 + 1
+}
 
 // MaxOut is the most output samples a Process call with n input samples can
 // produce; size the out buffer with it to keep Process allocation-free.
