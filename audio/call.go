@@ -150,6 +150,7 @@ func (c *Context) StartCall(cfg CallConfig, playback func(out []int16) int, capt
 		input:    &in,
 		rate:     cfg.DeviceRate,
 		period:   cfg.Period,
+		periods:  2, // double buffering: the device adds one period of delay
 		describe: describeDevices(&out, &in),
 		onLost:   cfg.OnError,
 		data: func(o, i []int16) {

@@ -286,6 +286,7 @@ type streamSpec struct {
 	input    *Device
 	rate     int           // 0: the device's native rate
 	period   time.Duration // device period
+	periods  int           // periods in the device buffer; 0: the backend's default
 	data     func(out, in []int16)
 	onLost   func(error)
 	describe string // device names, for errors
@@ -328,6 +329,9 @@ func (c *Context) open(spec streamSpec) (*deviceStream, error) {
 	cfg.SampleRate = uint32(max(spec.rate, 0))
 	if spec.period > 0 {
 		cfg.PeriodSizeInMilliseconds = uint32(max(1, spec.period/time.Millisecond))
+	}
+	if spec.periods > 0 {
+		cfg.Periods = uint32(spec.periods)
 	}
 	cfg.PerformanceProfile = malgo.LowLatency
 	if spec.output != nil {

@@ -86,7 +86,7 @@ type JitterBuffer struct {
 	// stream identity
 	haveSSRC      bool
 	ssrc, oldSSRC uint32
-	lastSSRCPull  uint64
+	lastSSRCAt    uint64 // clock when the current SSRC last sent
 
 	// playout
 	started  bool
@@ -94,7 +94,7 @@ type JitterBuffer struct {
 	highEnd  uint32 // one past the newest stored sample
 	held     int    // consecutive frames concealed while waiting at play
 	lateRun  int    // consecutive late packets
-	pulls    uint64 // Pull calls
+	clock    uint64 // samples pulled so far: the buffer's sense of time
 	realSeen bool   // any real audio has been played in this stream
 
 	// sequence accounting for the current run of sequence numbers
@@ -117,16 +117,15 @@ type JitterBuffer struct {
 	resume  int  // samples left of the cross-fade from concealment to audio
 
 	// delay adaptation
-	minFast    int // least depth beyond the frame played, over the fast window
-	minSlack   int // least slack (samples a packet arrived before its playout) over the slow window
-	fastN      int // pulls in the fast window
-	slowN      int // pulls in the slow window
-	slowLen    int // slow window length in pulls, before backoff
-	backoff    int // the slow window is slowLen << backoff
-	grow       int // samples of delay still to add
-	lastShrink uint64
-	lastGrow   uint64
-	lastRelax  uint64
+	minFast    int    // least depth beyond the frame played, over the fast window
+	minSlack   int    // least slack (samples a packet arrived before its playout) over the slow window
+	fastN      int    // samples played in the fast window
+	slowN      int    // samples played in the slow window
+	backoff    int    // the slow window is 1 s << backoff
+	grow       int    // samples of delay still to add
+	lastShrink uint64 // clock at the last shrink (0: none recently)
+	lastGrow   uint64 // clock at the last growth
+	lastRelax  uint64 // clock when the backoff last relaxed
 
 	stats JitterStats
 }
@@ -166,7 +165,6 @@ func NewJitterBuffer(cfg JitterConfig) *JitterBuffer {
 	j.scratch = make([]int16, max(size/4, j.n))
 	j.hist = make([]int16, 2*j.n)
 	j.plcSrc = make([]int16, 2*j.n)
-	j.slowLen = j.windowPulls(time.Second)
 	j.resetAdapt()
 	return j
 }
@@ -179,9 +177,8 @@ func (j *JitterBuffer) samplesDur(n int) time.Duration {
 	return time.Duration(int64(n) * int64(time.Second) / int64(j.rate))
 }
 
-func (j *JitterBuffer) windowPulls(d time.Duration) int {
-	return max(1, int(d/j.samplesDur(j.n)))
-}
+// since is the audio time, in samples, from clock value t to now.
+func (j *JitterBuffer) since(t uint64) int { return int(j.clock - t) }
 
 // FrameSamples is the number of samples one Pull produces.
 func (j *JitterBuffer) FrameSamples() int { return j.n }
@@ -282,7 +279,7 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 		j.haveSSRC = true
 		j.ssrc = p.SSRC
 	case p.SSRC != j.ssrc:
-		if p.SSRC == j.oldSSRC && j.pulls-j.lastSSRCPull < 5 {
+		if p.SSRC == j.oldSSRC && j.clock-j.lastSSRCAt < uint64(j.rate/10) {
 			j.stats.Dropped++
 			return
 		}
@@ -293,7 +290,7 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 		j.clearRing()
 		j.started = false
 	}
-	j.lastSSRCPull = j.pulls
+	j.lastSSRCAt = j.clock
 
 	// Sequence accounting (stats and duplicates).
 	seq := p.SequenceNumber
@@ -414,11 +411,11 @@ func (j *JitterBuffer) late(by int) {
 // noteGrowth records that the delay had to grow; if that happens soon after
 // a shrink, the next shrink waits longer.
 func (j *JitterBuffer) noteGrowth() {
-	if j.lastShrink > 0 && j.pulls-j.lastShrink < uint64(10*j.windowPulls(time.Second)) {
+	if j.lastShrink > 0 && j.since(j.lastShrink) < 10*j.rate {
 		j.backoff = min(j.backoff+1, 3)
 		j.lastShrink = 0
 	}
-	j.lastGrow = j.pulls
+	j.lastGrow = j.clock
 	j.resetAdapt()
 }
 
@@ -460,7 +457,7 @@ func (j *JitterBuffer) Pull(out []int16) int {
 	out = out[:k]
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.pulls++
+	j.clock += uint64(k)
 
 	if !j.started {
 		// No stream yet: silence, not counted as a frame of the stream.
@@ -639,21 +636,21 @@ func (j *JitterBuffer) adapt(k int) {
 		return
 	}
 	j.minFast = min(j.minFast, max(0, j.depth()-k))
-	j.fastN++
-	j.slowN++
+	j.fastN += k
+	j.slowN += k
 	// A long spell without growth relaxes the backoff again.
-	if j.backoff > 0 && j.pulls-max(j.lastGrow, j.lastRelax) > uint64(30*j.windowPulls(time.Second)) {
+	if j.backoff > 0 && j.clock-max(j.lastGrow, j.lastRelax) > uint64(30*j.rate) {
 		j.backoff--
-		j.lastRelax = j.pulls
+		j.lastRelax = j.clock
 	}
-	if j.fastN >= j.windowPulls(200*time.Millisecond) {
+	if j.fastN >= j.rate/5 {
 		if j.minFast >= 4*j.n {
 			j.skip((j.minFast - j.n) / j.n * j.n)
 			return
 		}
 		j.fastN, j.minFast = 0, math.MaxInt
 	}
-	if j.slowN >= j.slowLen<<j.backoff {
+	if j.slowN >= j.rate<<j.backoff {
 		if j.minSlack != math.MaxInt && j.minSlack >= j.n && j.depth() >= k+j.n {
 			j.skip(j.n)
 			return
@@ -683,7 +680,7 @@ func (j *JitterBuffer) skip(d int) {
 	}
 	j.advance(d)
 	j.stats.Skipped += j.samplesDur(d)
-	j.lastShrink = j.pulls
+	j.lastShrink = j.clock
 	j.resetAdapt()
 }
 

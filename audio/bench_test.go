@@ -1,0 +1,243 @@
+package audio
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// BenchmarkJitterPushPull: one 20 ms G.711 packet in, one 20 ms frame out
+// (decode + reorder bookkeeping + playout), per op.
+func BenchmarkJitterPushPull(b *testing.B) {
+	jb := NewJitterBuffer(JitterConfig{})
+	pcm := make([]int16, 160)
+	NewTone(8000, 1000, 0.5).Read(pcm)
+	payload := make([]byte, 160)
+	EncodeULaw(payload, pcm)
+	out := make([]int16, 160)
+	pkt := &rtp.Packet{Header: rtp.Header{SSRC: 1, PayloadType: PayloadPCMU}, Payload: payload}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		pkt.SequenceNumber = uint16(i)
+		pkt.Timestamp = uint32(i * 160)
+		jb.Push(pkt)
+		jb.Pull(out)
+		i++
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/20ms")
+}
+
+func BenchmarkG711Decode20ms(b *testing.B) {
+	payload := make([]byte, 160)
+	out := make([]int16, 160)
+	for b.Loop() {
+		DecodeULaw(out, payload)
+	}
+}
+
+func BenchmarkG711Encode20ms(b *testing.B) {
+	pcm := make([]int16, 160)
+	NewTone(8000, 1000, 0.5).Read(pcm)
+	out := make([]byte, 160)
+	for b.Loop() {
+		EncodeULaw(out, pcm)
+	}
+}
+
+func BenchmarkResample8kTo48k20ms(b *testing.B) {
+	r := NewResampler(8000, 48000)
+	in := tone(8000, 1000, 0.5, 160)
+	out := make([]int16, 0, r.MaxOut(160))
+	for b.Loop() {
+		out = r.Process(in, out[:0])
+	}
+}
+
+func BenchmarkResample48kTo8k20ms(b *testing.B) {
+	r := NewResampler(48000, 8000)
+	in := tone(48000, 1000, 0.5, 960)
+	out := make([]int16, 0, r.MaxOut(960))
+	for b.Loop() {
+		out = r.Process(in, out[:0])
+	}
+}
+
+// newCallPath builds a call stream's audio path without a device, to drive
+// it in virtual time.
+func newCallPath(devRate int, period time.Duration, playback func([]int16) int, capture bool) *CallStream {
+	cs := &CallStream{
+		netRate:  8000,
+		playback: playback,
+		frameLen: 160,
+		free:     make(chan int, 8),
+		full:     make(chan int, 8),
+	}
+	cs.volume.Store(1)
+	cs.frames = make([][]int16, 8)
+	for i := range cs.frames {
+		cs.frames[i] = make([]int16, 160)
+		cs.free <- i
+	}
+	cs.capAcc = make([]int16, 0, 160)
+	cs.prepare(devRate, period)
+	return cs
+}
+
+// BenchmarkCallAudioPath is the CPU one call costs, per 20 ms of audio:
+// one RTP packet into the jitter buffer, two 10 ms device periods at
+// 48 kHz (jitter buffer playout, 8->48 kHz upsampling, volume, level
+// meter; microphone 48->8 kHz downsampling, level meter, framing) and the
+// G.711 encoding of the outgoing frame.
+func BenchmarkCallAudioPath(b *testing.B) {
+	jb := NewJitterBuffer(JitterConfig{})
+	cs := newCallPath(48000, 10*time.Millisecond, jb.Pull, true)
+	pcm := make([]int16, 160)
+	NewTone(8000, 1000, 0.5).Read(pcm)
+	payload := make([]byte, 160)
+	EncodeULaw(payload, pcm)
+	pkt := &rtp.Packet{Header: rtp.Header{SSRC: 1, PayloadType: PayloadPCMU}, Payload: payload}
+	out := make([]int16, 480)
+	mic := tone(48000, 700, 0.3, 480)
+	enc := make([]byte, 160)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		pkt.SequenceNumber = uint16(i)
+		pkt.Timestamp = uint32(i * 160)
+		jb.Push(pkt)
+		for range 2 {
+			cs.process(out, mic)
+		}
+		for len(cs.full) > 0 {
+			f := <-cs.full
+			EncodeULaw(enc, cs.frames[f])
+			cs.free <- f
+		}
+		i++
+	}
+	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(ns, "ns/20ms")
+	b.ReportMetric(100*ns/float64(20*time.Millisecond), "%core")
+}
+
+// BenchmarkPlayoutLatency measures the audio Earshot adds between an RTP
+// packet's arrival and the device, at steady state on a clean network (0-1
+// ms of arrival jitter): the wait in the jitter buffer, the call stream's
+// staging, the resampler's filter delay, and one device period of
+// buffering. Packets alternate between two levels so that each packet
+// boundary shows up as a zero crossing at the device; the crossing's play
+// time minus the packet's arrival is that packet's latency. It runs in
+// virtual time (the result does not depend on the machine) and reports the
+// mean and the worst case.
+func BenchmarkPlayoutLatency(b *testing.B) {
+	const (
+		devRate = 48000
+		period  = 10 * time.Millisecond
+		packets = 400
+	)
+	var mean, worst float64
+	for b.Loop() {
+		var total float64
+		var count int
+		worst = 0
+		for ph := range 20 {
+			sum, max, n := latencyRun(b, devRate, period, packets, time.Duration(ph)*time.Millisecond, uint64(ph))
+			total += sum
+			count += n
+			worst = maxf(worst, max)
+		}
+		mean = total / float64(count)
+	}
+	b.ReportMetric(mean, "ms-latency")
+	b.ReportMetric(worst, "ms-latency-max")
+}
+
+// latencyRun simulates one stream whose packets arrive at phase (plus up to
+// 1 ms of jitter) relative to the device's callbacks and returns the sum,
+// maximum and count of the steady-state latencies in ms.
+func latencyRun(b *testing.B, devRate int, period time.Duration, packets int, phase time.Duration, seed uint64) (float64, float64, int) {
+	{
+		rng := rand.New(rand.NewPCG(seed, 8))
+		jb := NewJitterBuffer(JitterConfig{Decode: func(_ uint8, p []byte, out []int16) int {
+			v := int16(8000)
+			if p[0]&1 == 1 {
+				v = -8000
+			}
+			for i := range 160 {
+				out[i] = v
+			}
+			return 160
+		}})
+		cs := newCallPath(devRate, period, jb.Pull, false)
+		arrive := make([]time.Duration, packets)
+		for i := range arrive {
+			arrive[i] = phase + time.Duration(i)*20*time.Millisecond + time.Duration(rng.IntN(1000))*time.Microsecond
+		}
+		out := make([]int16, devRate*int(period)/int(time.Second))
+		next := 0
+		var sum, max float64
+		n := 0
+		state := 0                 // +1 or -1 once the level is clearly one or the other
+		var lastZero time.Duration // play time of the latest sign change
+		prevSign := 0
+		boundary := 1 // the next packet whose start we look for
+		for cb := time.Duration(0); boundary < packets-1; cb += period {
+			for next < packets && arrive[next] <= cb {
+				jb.Push(&rtp.Packet{Header: rtp.Header{SSRC: 1, SequenceNumber: uint16(next), Timestamp: uint32(next * 160)}, Payload: []byte{byte(next)}})
+				next++
+			}
+			cs.fill(out)
+			for k, s := range out {
+				// Played one device period after the callback fills it.
+				at := cb + time.Duration(k)*time.Second/time.Duration(devRate) + period
+				sign := 0
+				if s > 0 {
+					sign = 1
+				} else if s < 0 {
+					sign = -1
+				}
+				if sign != 0 && sign != prevSign {
+					lastZero = at
+					prevSign = sign
+				}
+				var st int
+				switch {
+				case s > 4000:
+					st = 1
+				case s < -4000:
+					st = -1
+				default:
+					continue
+				}
+				if state != 0 && st != state {
+					// Packet `boundary` started playing at the zero crossing.
+					lat := float64(lastZero-arrive[boundary]) / float64(time.Millisecond)
+					if boundary > 100 { // steady state after 2 s
+						sum += lat
+						max = maxf(max, lat)
+						n++
+					}
+					boundary++
+				}
+				state = st
+			}
+			if cb > time.Duration(packets+100)*20*time.Millisecond {
+				b.Fatalf("stream stalled at packet %d; stats %+v", boundary, jb.Stats())
+			}
+		}
+		if st := jb.Stats(); st.Concealed+st.Silent > 2 || st.Late > 0 {
+			b.Fatalf("not a clean run: %+v", st)
+		}
+		return sum, max, n
+	}
+}
+
+func maxf(a, b float64) float64 {
+	if a > b {
+		return a
+	}
+	return b
+}
