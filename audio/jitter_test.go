@@ -1,6 +1,8 @@
 package audio
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -91,16 +93,22 @@ func (f simFrame) marker() int {
 // simulate delivers packets at their arrival times (stable for equal
 // times) and pulls a frame every 20 ms from pullPhase until end.
 func simulate(jb *JitterBuffer, packets []simPacket, pullPhase, end time.Duration) []simFrame {
+	return simulateEvery(jb, packets, pullPhase, end, 20*time.Millisecond)
+}
+
+// simulateEvery is simulate with pulls of every's worth of audio, every
+// `every`, as a device with that period does.
+func simulateEvery(jb *JitterBuffer, packets []simPacket, pullPhase, end, every time.Duration) []simFrame {
 	ps := slices.Clone(packets)
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].at < ps[j].at })
 	var frames []simFrame
 	next := 0
-	for t := pullPhase; t < end; t += 20 * time.Millisecond {
+	for t := pullPhase; t < end; t += every {
 		for next < len(ps) && ps[next].at <= t {
 			jb.Push(ps[next].pkt)
 			next++
 		}
-		out := make([]int16, jb.FrameSamples())
+		out := make([]int16, durSamples(every, jb.ClockRate()))
 		if n := jb.Pull(out); n != len(out) {
 			panic("short pull")
 		}
@@ -256,6 +264,15 @@ func TestJitterLossIsConcealed(t *testing.T) {
 		}
 		all = append(all, f.pcm...)
 	}
+	// Concealment must not click: no sample-to-sample step larger than
+	// the tone's own steepest slope allows (with margin).
+	maxStep := 0
+	for i := 1; i < len(all); i++ {
+		maxStep = max(maxStep, abs(int(all[i])-int(all[i-1])))
+	}
+	if slope := int(math.Round(0.5 * 32767 * 2 * math.Pi * 440 / 8000)); maxStep > slope*3/2 {
+		t.Errorf("largest step %d, the tone's slope is %d: concealment clicks", maxStep, slope)
+	}
 	if r := ToneRatio(all, 8000, 440); r < 0.8 {
 		t.Errorf("tone ratio with 5%% loss concealed = %.2f, want >= 0.8", r)
 	}
@@ -367,40 +384,42 @@ func TestJitterResumesAfterGap(t *testing.T) {
 		},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			jb := newMarkerJB()
-			first := delayed(stream(50, 0, 0, 1, 0, 0), 5*time.Millisecond)
-			after := c.after(first)
-			frames := simulate(jb, append(first, after...), 11*time.Millisecond, 3500*time.Millisecond)
-			back := after[0].at
-			played := time.Duration(-1)
-			for _, f := range frames {
-				if f.marker() >= after[0].idx {
-					played = f.at
-					break
+		for _, every := range []time.Duration{20 * time.Millisecond, 10 * time.Millisecond} {
+			t.Run(fmt.Sprintf("%s, %v pulls", c.name, every), func(t *testing.T) {
+				jb := newMarkerJB()
+				first := delayed(stream(50, 0, 0, 1, 0, 0), 5*time.Millisecond)
+				after := c.after(first)
+				frames := simulateEvery(jb, append(first, after...), 11*time.Millisecond, 3500*time.Millisecond, every)
+				back := after[0].at
+				played := time.Duration(-1)
+				for _, f := range frames {
+					if f.marker() >= after[0].idx {
+						played = f.at
+						break
+					}
 				}
-			}
-			if played < 0 {
-				t.Fatalf("audio never resumed after the gap; stats %+v", jb.Stats())
-			}
-			t.Logf("resumed %v after packets returned; stats %+v", played-back, jb.Stats())
-			if d := played - back; d > 60*time.Millisecond {
-				t.Errorf("audio resumed %v after packets returned, want <= 60ms", d)
-			}
-			// During the gap the listener heard concealment fading to
-			// silence, never stale or repeated audio for long.
-			for _, f := range frames {
-				if f.at > 1100*time.Millisecond && f.at < back && Level(f.pcm) > MinLevel {
-					t.Errorf("non-silent frame at %v, 100 ms into the gap", f.at)
-					break
+				if played < 0 {
+					t.Fatalf("audio never resumed after the gap; stats %+v", jb.Stats())
 				}
-			}
-			// The delay comes back down: at the end packets wait < 2 frames.
-			last := after[len(after)-1]
-			if d := firstPlay(frames, last.idx) - last.at; d < 0 || d > 40*time.Millisecond {
-				t.Errorf("last packet waited %v in the buffer; stats %+v", d, jb.Stats())
-			}
-		})
+				t.Logf("resumed %v after packets returned; stats %+v", played-back, jb.Stats())
+				if d := played - back; d > 60*time.Millisecond {
+					t.Errorf("audio resumed %v after packets returned, want <= 60ms", d)
+				}
+				// During the gap the listener heard concealment fading to
+				// silence, never stale or repeated audio for long.
+				for _, f := range frames {
+					if f.at > 1100*time.Millisecond && f.at < back && Level(f.pcm) > MinLevel {
+						t.Errorf("non-silent frame at %v, 100 ms into the gap", f.at)
+						break
+					}
+				}
+				// The delay comes back down: at the end packets wait < 2 frames.
+				last := after[len(after)-1]
+				if d := firstPlay(frames, last.idx) - last.at; d < 0 || d > 40*time.Millisecond {
+					t.Errorf("last packet waited %v in the buffer; stats %+v", d, jb.Stats())
+				}
+			})
+		}
 	}
 }
 
@@ -553,4 +572,63 @@ func TestJitterConcurrentPushPull(t *testing.T) {
 		_ = jb.Stats()
 	}
 	<-done
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// Nobody pulls (the headset was lost) while RTP keeps coming: the buffer
+// stays bounded, and when pulling starts again it plays recent audio.
+func TestJitterBoundedWithoutPulls(t *testing.T) {
+	jb := newMarkerJB()
+	for _, p := range stream(1000, 0, 0, 1, 0, 0) {
+		jb.Push(p.pkt)
+		if d := jb.Stats().Depth; d > 300*time.Millisecond {
+			t.Fatalf("depth %v without pulls", d)
+		}
+	}
+	out := make([]int16, 160)
+	jb.Pull(out)
+	if m := (simFrame{pcm: out}).marker(); m < 1000-16 {
+		t.Errorf("after resuming, played packet %d of 1000: stale audio", m)
+	}
+}
+
+func TestRingtoneCadence(t *testing.T) {
+	const rate = 16000
+	r := NewRingtone(rate)
+	pcm := make([]int16, 2*durSamples(RingPeriod, rate))
+	r.Read(pcm[:1234])
+	r.Read(pcm[1234:]) // any chunking gives the same signal
+	on := durSamples(RingOn, rate)
+	period := durSamples(RingPeriod, rate)
+	for cycle := range 2 {
+		c := pcm[cycle*period : (cycle+1)*period]
+		if l := Level(c[:on]); l < -25 || l > -6 {
+			t.Errorf("cycle %d: ring level %.1f dBFS", cycle, l)
+		}
+		if l := Level(c[on:]); l != MinLevel {
+			t.Errorf("cycle %d: pause not silent (%.1f dBFS)", cycle, l)
+		}
+		// Each 300 ms note is one of the two pitches, 20 dB above the other.
+		for i, f := range []float64{RingHigh, RingLow, RingHigh, RingLow} {
+			other := RingLow + RingHigh - f
+			note := c[i*on/4 : (i+1)*on/4]
+			if p, q := Goertzel(note, rate, f), Goertzel(note, rate, other); p < 100*q {
+				t.Errorf("cycle %d note %d: %.0f Hz only %.1f dB above %.0f Hz", cycle, i, f, 10*math.Log10(p/q), other)
+			}
+		}
+	}
+	// No clicks: no step steeper than the notes themselves (fundamental
+	// and harmonics at full envelope) can make.
+	slope := 0.25 * 32767 * 2 * math.Pi * RingHigh * (1 + 2*0.25 + 3*0.08) / rate
+	for i := 1; i < len(pcm); i++ {
+		if d := abs(int(pcm[i]) - int(pcm[i-1])); float64(d) > slope*1.05 {
+			t.Fatalf("step of %d at sample %d", d, i)
+		}
+	}
 }
