@@ -1,0 +1,219 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/earshot-app/earshot/monitor"
+)
+
+// Preference keys of the filter bar and the sort order (view state, kept in Fyne's
+// preferences; connection settings live in the shared config file instead).
+const (
+	prefQueues    = "filter.queues"
+	prefStatus    = "filter.status"
+	prefDirection = "filter.direction"
+	prefAgent     = "filter.agent"
+	prefText      = "filter.text"
+	prefSortCol   = "sort.column"
+	prefSortDesc  = "sort.desc"
+)
+
+// filterBar selects which calls the grid shows: queues (several), status, direction,
+// agent and free text. Every change is saved in the preferences at once.
+type filterBar struct {
+	prefs    fyne.Preferences
+	win      func() fyne.Window
+	queues   []string // selected queues; empty means all
+	known    []string // queues seen on the board
+	queueBtn *widget.Button
+	status   *widget.Select
+	dir      *widget.Select
+	agent    *widget.SelectEntry
+	search   *widget.Entry
+	clear    *widget.Button
+	root     fyne.CanvasObject
+	loading  bool
+
+	onChange func()
+}
+
+func newFilterBar(prefs fyne.Preferences, win func() fyne.Window) *filterBar {
+	f := &filterBar{prefs: prefs, win: win, loading: true}
+	f.queueBtn = widget.NewButtonWithIcon("", theme.MenuDropDownIcon(), f.showQueues)
+	f.queueBtn.IconPlacement = widget.ButtonIconTrailingText
+	statusOpts := []string{tr("filter.any_status")}
+	for _, s := range monitor.Statuses {
+		statusOpts = append(statusOpts, statusText(s))
+	}
+	f.status = widget.NewSelect(statusOpts, func(string) { f.changed() })
+	f.dir = widget.NewSelect([]string{tr("filter.any_direction"), directionText(monitor.Inbound), directionText(monitor.Outbound)},
+		func(string) { f.changed() })
+	f.agent = widget.NewSelectEntry(nil)
+	f.agent.PlaceHolder = tr("filter.agent")
+	f.agent.OnChanged = func(string) { f.changed() }
+	f.search = widget.NewEntry()
+	f.search.PlaceHolder = tr("filter.search")
+	f.search.ActionItem = widget.NewIcon(theme.SearchIcon())
+	f.search.OnChanged = func(string) { f.changed() }
+	f.clear = widget.NewButtonWithIcon(tr("filter.clear"), theme.ContentClearIcon(), f.reset)
+
+	// restore
+	if prefs != nil {
+		f.queues = prefs.StringList(prefQueues)
+		f.status.SetSelectedIndex(0)
+		if s, err := monitor.ParseStatus(prefs.String(prefStatus)); err == nil {
+			f.status.SetSelectedIndex(int(s) + 1)
+		}
+		f.dir.SetSelectedIndex(0)
+		if d, err := monitor.ParseDirection(prefs.String(prefDirection)); err == nil {
+			f.dir.SetSelectedIndex(int(d))
+		}
+		f.agent.SetText(prefs.String(prefAgent))
+		f.search.SetText(prefs.String(prefText))
+	} else {
+		f.status.SetSelectedIndex(0)
+		f.dir.SetSelectedIndex(0)
+	}
+	f.updateQueueButton()
+	f.loading = false
+
+	f.root = container.NewBorder(nil, nil,
+		container.NewHBox(widget.NewLabel(tr("filter.queue")), f.queueBtn, f.status, f.dir, container.NewGridWrap(fyne.NewSize(150, f.agent.MinSize().Height), f.agent)),
+		f.clear, f.search)
+	return f
+}
+
+// query returns the filter as a monitor.Query (without the sort order).
+func (f *filterBar) query() monitor.Query {
+	var q monitor.Query
+	q.Queues = append(q.Queues, f.queues...)
+	if i := f.status.SelectedIndex(); i > 0 {
+		q.Statuses = []monitor.Status{monitor.Statuses[i-1]}
+	}
+	switch f.dir.SelectedIndex() {
+	case 1:
+		q.Directions = []monitor.Direction{monitor.Inbound}
+	case 2:
+		q.Directions = []monitor.Direction{monitor.Outbound}
+	}
+	if a := strings.TrimSpace(f.agent.Text); a != "" {
+		q.Agents = []string{a}
+	}
+	q.Text = strings.TrimSpace(f.search.Text)
+	return q
+}
+
+func (f *filterBar) changed() {
+	if f.loading {
+		return
+	}
+	f.save()
+	if f.onChange != nil {
+		f.onChange()
+	}
+}
+
+func (f *filterBar) save() {
+	if f.prefs == nil {
+		return
+	}
+	f.prefs.SetStringList(prefQueues, f.queues)
+	st := ""
+	if i := f.status.SelectedIndex(); i > 0 {
+		st = monitor.Statuses[i-1].String()
+	}
+	f.prefs.SetString(prefStatus, st)
+	dir := ""
+	switch f.dir.SelectedIndex() {
+	case 1:
+		dir = monitor.Inbound.String()
+	case 2:
+		dir = monitor.Outbound.String()
+	}
+	f.prefs.SetString(prefDirection, dir)
+	f.prefs.SetString(prefAgent, strings.TrimSpace(f.agent.Text))
+	f.prefs.SetString(prefText, f.search.Text)
+}
+
+// reset clears every filter.
+func (f *filterBar) reset() {
+	f.loading = true
+	f.queues = nil
+	f.status.SetSelectedIndex(0)
+	f.dir.SetSelectedIndex(0)
+	f.agent.SetText("")
+	f.search.SetText("")
+	f.updateQueueButton()
+	f.loading = false
+	f.changed()
+}
+
+// setKnownQueues offers the queues seen on the board in the queue picker.
+func (f *filterBar) setKnownQueues(qs []string) {
+	if slices.Equal(qs, f.known) {
+		return
+	}
+	f.known = append(f.known[:0], qs...)
+}
+
+// setAgents offers agent IDs in the agent filter.
+func (f *filterBar) setAgents(ids []string) { f.agent.SetOptions(ids) }
+
+// setQueues selects queues (nil: all).
+func (f *filterBar) setQueues(qs []string) {
+	f.queues = append([]string(nil), qs...)
+	slices.Sort(f.queues)
+	f.updateQueueButton()
+	f.changed()
+}
+
+func (f *filterBar) updateQueueButton() {
+	switch len(f.queues) {
+	case 0:
+		f.queueBtn.SetText(tr("filter.all_queues"))
+	case 1:
+		f.queueBtn.SetText(f.queues[0])
+	default:
+		f.queueBtn.SetText(trf("filter.n_queues", "Count", len(f.queues)))
+	}
+}
+
+// showQueues opens the queue picker: a check box per queue.
+func (f *filterBar) showQueues() {
+	w := f.win()
+	if w == nil {
+		return
+	}
+	opts := append([]string(nil), f.known...)
+	for _, q := range f.queues {
+		if !slices.Contains(opts, q) {
+			opts = append(opts, q)
+		}
+	}
+	slices.Sort(opts)
+	check := widget.NewCheckGroup(opts, nil)
+	check.Selected = append([]string(nil), f.queues...)
+	check.OnChanged = func(sel []string) { f.setQueues(sel) }
+	var pop *widget.PopUp
+	all := widget.NewButton(tr("filter.all_queues"), func() {
+		check.SetSelected(nil)
+		f.setQueues(nil)
+		pop.Hide()
+	})
+	var body fyne.CanvasObject = check
+	if len(opts) == 0 {
+		body = widget.NewLabel(tr("filter.no_queues"))
+	}
+	scroll := container.NewVScroll(body)
+	scroll.SetMinSize(fyne.NewSize(200, min(float32(len(opts)+1)*38, 320)))
+	pop = widget.NewPopUp(container.NewBorder(nil, all, nil, nil, scroll), w.Canvas())
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(f.queueBtn)
+	pos.Y += f.queueBtn.Size().Height
+	pop.ShowAtPosition(pos)
+}

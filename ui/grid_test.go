@@ -1,0 +1,228 @@
+package ui
+
+import (
+	"image/png"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/earshot-app/earshot/monitor"
+)
+
+// saveCapture writes the window's rendering to $EARSHOT_UI_CAPTURE_DIR (for a person
+// to look at), when that is set.
+func saveCapture(t *testing.T, tu *testUI, name string) {
+	dir := os.Getenv("EARSHOT_UI_CAPTURE_DIR")
+	if dir == "" {
+		return
+	}
+	img := tu.win.Canvas().Capture()
+	f, err := os.Create(filepath.Join(dir, name+".png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGridRendersTheBoard(t *testing.T) {
+	tu := newTestUI(t, 60)
+	saveCapture(t, tu, "grid")
+	if got := len(tu.grid.snap.Calls); got != 60 {
+		t.Fatalf("grid holds %d rows, want 60", got)
+	}
+	rows := tu.renderedRows()
+	if len(rows) < 10 {
+		t.Fatalf("only %d rows rendered in a 1500×860 window", len(rows))
+	}
+	// Default order is by start time: row 0 is the first call.
+	c0, _ := tu.board.Get(callID(0))
+	r0 := rows[0]
+	if len(r0) < 9 {
+		t.Fatalf("row 0 shows %d cells, want at least 9 in a 1500-wide window: %q", len(r0), r0)
+	}
+	want := []string{c0.ID, fmtPhone(c0.Customer), "1900 1234", c0.Queue, "Calling"}
+	for i, w := range want {
+		if r0[i] != w {
+			t.Errorf("row 0 column %s = %q, want %q", monitor.Columns[i], r0[i], w)
+		}
+	}
+	// Time in status: call 0 joined its queue at t0+5s; the board's clock is later.
+	wait := tu.clk.Now().Sub(c0.QueueJoinTime)
+	if got := r0[5]; got != fmtDuration(wait) {
+		t.Errorf("time in status = %q, want %q", got, fmtDuration(wait))
+	}
+	if r0[9] != "Inbound" {
+		t.Errorf("type = %q, want Inbound", r0[9])
+	}
+	// An answered call shows its agent and answer time; an outbound campaign call its campaign.
+	c2, _ := tu.board.Get(callID(2))
+	r2 := rows[tu.rowOf(c2.ID)]
+	if r2[4] != "Answered" || r2[6] != c2.LastAgent || r2[7] != fmtClock(c2.AnswerTime) {
+		t.Errorf("answered call row = %q", r2)
+	}
+	// Scrolled to the right, the last columns show; the outbound campaign call has its campaign.
+	tu.grid.table.ScrollToTrailing()
+	c4, _ := tu.board.Get(callID(4))
+	r4 := tu.renderedRows()[tu.rowOf(c4.ID)]
+	if r4[len(r4)-1] != "Gia hạn hợp đồng" || r4[len(r4)-2] != "Outbound" || !slices.Contains(r4, "Ringing") {
+		t.Errorf("outbound call row (scrolled right) = %q", r4)
+	}
+	if !strings.Contains(tu.countText.Text, "60") {
+		t.Errorf("status bar says %q", tu.countText.Text)
+	}
+}
+
+func TestTimeInStatusTicks(t *testing.T) {
+	tu := newTestUI(t, 5)
+	before := tu.renderedRows()[0][5]
+	tu.clk.Add(61e9)
+	tu.refreshNow()
+	after := tu.renderedRows()[0][5]
+	if before == after {
+		t.Fatalf("time in status did not move: %q", after)
+	}
+	c0, _ := tu.board.Get(callID(0))
+	if want := fmtDuration(tu.clk.Now().Sub(c0.QueueJoinTime)); after != want {
+		t.Fatalf("time in status = %q, want %q", after, want)
+	}
+}
+
+func TestFilterBarNarrowsTheGrid(t *testing.T) {
+	tu := newTestUI(t, 60)
+	tu.filter.status.SetSelectedIndex(int(monitor.StatusAnswered) + 1)
+	if len(tu.grid.snap.Calls) == 0 {
+		t.Fatal("no answered calls shown")
+	}
+	for _, c := range tu.grid.snap.Calls {
+		if c.Status != monitor.StatusAnswered {
+			t.Fatalf("status filter let through %s (%s)", c.ID, c.Status)
+		}
+	}
+	for _, r := range tu.renderedRows() {
+		if r[4] != "Answered" {
+			t.Fatalf("rendered row %q under the Answered filter", r)
+		}
+	}
+	tu.filter.status.SetSelectedIndex(0)
+	tu.filter.setQueues([]string{"Sales", "Billing"})
+	for _, c := range tu.grid.snap.Calls {
+		if c.Queue != "Sales" && c.Queue != "Billing" {
+			t.Fatalf("queue filter let through %s in %q", c.ID, c.Queue)
+		}
+	}
+	if tu.filter.queueBtn.Text != "2 queues" {
+		t.Errorf("queue button says %q", tu.filter.queueBtn.Text)
+	}
+	tu.filter.setQueues(nil)
+	tu.filter.dir.SetSelectedIndex(2)
+	for _, c := range tu.grid.snap.Calls {
+		if c.Direction != monitor.Outbound {
+			t.Fatalf("direction filter let through %s", c.ID)
+		}
+	}
+	tu.filter.dir.SetSelectedIndex(0)
+	c7, _ := tu.board.Get(callID(7))
+	test.Type(tu.filter.search, c7.Customer[4:])
+	if len(tu.grid.snap.Calls) != 1 || tu.grid.snap.Calls[0].ID != c7.ID {
+		t.Fatalf("search for %q shows %d calls", c7.Customer[4:], len(tu.grid.snap.Calls))
+	}
+	if !strings.Contains(tu.countText.Text, "1 of 60") {
+		t.Errorf("status bar says %q", tu.countText.Text)
+	}
+	tu.filter.reset()
+	if len(tu.grid.snap.Calls) != 60 {
+		t.Fatalf("clear filters shows %d calls", len(tu.grid.snap.Calls))
+	}
+}
+
+func TestFiltersAndSortPersist(t *testing.T) {
+	a := test.NewTempApp(t)
+	tu := newTestUIOn(t, a, 30)
+	tu.filter.setQueues([]string{"Support"})
+	tu.filter.status.SetSelectedIndex(int(monitor.StatusAnswered) + 1)
+	test.Type(tu.filter.search, "0912")
+	headers(tu.grid)[monitor.ColCustomer].Tapped(nil)
+	headers(tu.grid)[monitor.ColCustomer].Tapped(nil)
+
+	again := newTestUIOn(t, a, 30)
+	q := again.currentQuery()
+	if !slices.Equal(q.Queues, []string{"Support"}) || len(q.Statuses) != 1 || q.Statuses[0] != monitor.StatusAnswered ||
+		q.Text != "0912" || q.Sort != monitor.ColCustomer || !q.Desc {
+		t.Fatalf("restored query = %+v", q)
+	}
+	if again.filter.queueBtn.Text != "Support" || again.filter.search.Text != "0912" {
+		t.Fatalf("restored filter bar shows %q / %q", again.filter.queueBtn.Text, again.filter.search.Text)
+	}
+}
+
+func TestHeaderClickSorts(t *testing.T) {
+	tu := newTestUI(t, 60)
+	h := headers(tu.grid)
+	h[monitor.ColCustomer].Tapped(nil)
+	calls := tu.grid.snap.Calls
+	if !slices.IsSortedFunc(calls, func(a, b monitor.Call) int { return strings.Compare(a.Customer, b.Customer) }) {
+		t.Fatal("rows are not sorted by customer after a click on its header")
+	}
+	if r := tu.renderedRows()[0]; r[1] != fmtPhone(calls[0].Customer) {
+		t.Fatalf("first rendered row shows %q, want %q", r[1], fmtPhone(calls[0].Customer))
+	}
+	if h[monitor.ColCustomer].Icon == nil {
+		t.Error("the sorted column's header shows no sort arrow")
+	}
+	headers(tu.grid)[monitor.ColCustomer].Tapped(nil)
+	calls = tu.grid.snap.Calls
+	if !slices.IsSortedFunc(calls, func(a, b monitor.Call) int { return strings.Compare(b.Customer, a.Customer) }) {
+		t.Fatal("a second click did not reverse the order")
+	}
+	// The first click on time in status puts the longest first.
+	headers(tu.grid)[monitor.ColTimeInStatus].Tapped(nil)
+	calls = tu.grid.snap.Calls
+	now := tu.grid.snap.At
+	for i := 1; i < len(calls); i++ {
+		if calls[i-1].TimeInStatus(now) < calls[i].TimeInStatus(now) {
+			t.Fatalf("time in status sort: row %d (%v) before row %d (%v)", i-1, calls[i-1].TimeInStatus(now), i, calls[i].TimeInStatus(now))
+		}
+	}
+}
+
+func TestSelectionFollowsTheCall(t *testing.T) {
+	tu := newTestUI(t, 60)
+	tu.cellAt(t, 5).Tapped(nil)
+	sel, ok := tu.grid.selectedCall()
+	if !ok || sel.ID != callID(5) {
+		t.Fatalf("tapping row 5 selected %q", sel.ID)
+	}
+	if !tu.cellAt(t, 5).bg.Visible() || tu.cellAt(t, 5).bg.FillColor == nil {
+		t.Fatal("selected row not highlighted")
+	}
+	headers(tu.grid)[monitor.ColQueue].Tapped(nil)
+	row := tu.rowOf(sel.ID)
+	if row == 5 {
+		t.Fatal("test needs the call to move; it stayed on row 5")
+	}
+	if got, _ := tu.grid.selectedCall(); got.ID != sel.ID || tu.grid.selRow != row {
+		t.Fatalf("after re-sorting the selection is %q on row %d; want %q on row %d", got.ID, tu.grid.selRow, sel.ID, row)
+	}
+	// New calls arrive and others end: the selection stays on the same call.
+	tu.board.ApplyAll(append(callEvents(60), monitor.Event{Kind: monitor.EventCallEnded, CallID: callID(0)}))
+	tu.refreshNow()
+	if got, _ := tu.grid.selectedCall(); got.ID != sel.ID {
+		t.Fatalf("after board changes the selection is %q, want %q", got.ID, sel.ID)
+	}
+	// When the call ends, nothing is selected and the actions are disabled.
+	tu.board.Apply(monitor.Event{Kind: monitor.EventCallEnded, CallID: sel.ID})
+	tu.refreshNow()
+	if _, ok := tu.grid.selectedCall(); ok {
+		t.Fatal("an ended call stays selected")
+	}
+	if !tu.actions.buttons[monitor.ActHangup].Disabled() {
+		t.Fatal("hang up is enabled with no call selected")
+	}
+}

@@ -1,0 +1,465 @@
+// Package ui is Earshot's desktop interface on Fyne: the supervisor window with the
+// wallboard, the filter bar, the live call grid and its actions, the softphone's call
+// panel, the tray icon, notifications, settings and the activity (audit) view.
+//
+// Widgets never hold the truth: the grid renders immutable monitor.Snapshot values taken
+// from the monitor.Board, and every change made from another goroutine goes through
+// fyne.Do. The package talks to the PBX through monitor.Driver, to the softphone through
+// the Softphone interface and to sound devices through AudioSettings.
+package ui
+
+import (
+	"context"
+	"image/color"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/earshot-app/earshot/config"
+	"github.com/earshot-app/earshot/monitor"
+)
+
+// AppID is Earshot's application ID (the same as in FyneApp.toml); Fyne keeps the
+// preferences under it.
+const AppID = "app.earshot.desktop"
+
+// Options are what the supervisor window is built from.
+type Options struct {
+	// App is the Fyne application (app.NewWithID(AppID), or test.NewTempApp in tests).
+	App fyne.App
+	// Driver is the PBX driver the board is fed by; actions go to it.
+	Driver monitor.Driver
+	// Board is the live call table the driver feeds.
+	Board *monitor.Board
+	// Phone is the softphone, or nil when none is configured.
+	Phone Softphone
+	// Audio offers devices, a test tone and a microphone meter to the settings
+	// dialog, or is nil.
+	Audio AudioSettings
+	// Config is the settings the app started with.
+	Config config.Config
+	// SaveConfig writes the settings (config.Save); nil disables saving.
+	SaveConfig func(config.Config) error
+	// TestPBX logs in to the PBX described by cfg with the given secret and returns
+	// nil on success; it backs the Test button of the PBX settings.
+	TestPBX func(ctx context.Context, cfg config.Config, secret string) error
+	// TestSIP registers the SIP account described by cfg with the given password once.
+	TestSIP func(ctx context.Context, cfg config.Config, password string) error
+	// Audit receives every supervisor action; nil disables the audit log.
+	Audit *AuditLog
+	// Logger receives the window's logs (slog.Default when nil).
+	Logger *slog.Logger
+	// Tick is the period of the grid's update (time in status); one second when zero.
+	Tick time.Duration
+}
+
+// UI is the supervisor window and everything around it.
+type UI struct {
+	o     Options
+	app   fyne.App
+	win   fyne.Window
+	log   *slog.Logger
+	cfg   config.Config
+	prefs fyne.Preferences
+	ctx   context.Context
+
+	grid     *callGrid
+	filter   *filterBar
+	wall     *wallboard
+	actions  *actionBar
+	panel    *callPanel
+	activity *activityView
+	tabs     *container.AppTabs
+
+	feedDot   *canvas.Circle
+	feedText  *widget.Label
+	countText *widget.Label
+	message   *widget.Label
+	demoBadge fyne.CanvasObject
+
+	notify *notifier
+	tray   *tray
+
+	dialog   *shownDialog
+	picker   *agentPicker
+	settings *settingsForm
+
+	qmu   sync.Mutex
+	query monitor.Query
+
+	reg        Registration
+	expectMode monitor.MonitorMode
+	// lastMonitored is the call of the last monitoring action sent to the PBX.
+	lastMonitored monitor.Call
+	levelsOn   atomic.Bool
+	pending    atomic.Bool
+	lastStats  []monitor.QueueStats
+	lastSnap   monitor.Snapshot
+	started    bool
+}
+
+// New builds the supervisor window (not shown yet). Call Start to connect it to the
+// board and the softphone, then ShowAndRun the window.
+func New(o Options) *UI {
+	loadTranslations()
+	u := &UI{o: o, app: o.App, cfg: o.Config, log: o.Logger, ctx: context.Background()}
+	if u.log == nil {
+		u.log = slog.Default()
+	}
+	if u.o.Tick <= 0 {
+		u.o.Tick = time.Second
+	}
+	u.prefs = u.app.Preferences()
+	u.win = u.app.NewWindow(tr("app.title"))
+	u.win.SetIcon(appIcon)
+
+	u.grid = newCallGrid(u.prefs)
+	u.grid.longWait = time.Duration(u.cfg.LongWait)
+	u.grid.me = u.cfg.Supervisor
+	u.grid.onSelect = u.selectionChanged
+	u.grid.onMenu = u.showActionMenu
+	u.grid.onSort = func(col monitor.Column, desc bool) {
+		u.prefs.SetString(prefSortCol, col.String())
+		u.prefs.SetBool(prefSortDesc, desc)
+		u.setQuery()
+		u.refreshNow()
+	}
+	if col, ok := monitor.ParseColumn(u.prefs.StringWithFallback(prefSortCol, monitor.ColStartTime.String())); ok {
+		u.grid.sortCol = col
+	} else {
+		u.grid.sortCol = monitor.ColStartTime
+	}
+	u.grid.desc = u.prefs.Bool(prefSortDesc)
+	u.grid.setColumns(visibleColumns(u.prefs))
+
+	u.filter = newFilterBar(u.prefs, func() fyne.Window { return u.win })
+	u.filter.onChange = func() { u.setQuery(); u.refreshNow() }
+	u.wall = newWallboard()
+	u.wall.longWait = time.Duration(u.cfg.LongWait)
+	u.actions = newActionBar(u.requestAction)
+	u.panel = newCallPanel(u)
+	u.activity = newActivityView(u.o.Audit)
+	u.notify = newNotifier(u.app)
+	u.notify.longWait = time.Duration(u.cfg.LongWait)
+	u.setQuery()
+
+	u.feedDot = canvas.NewCircle(theme.Color(theme.ColorNameDisabled))
+	u.feedText = widget.NewLabel(tr("feed.connecting"))
+	u.countText = widget.NewLabel("")
+	u.message = widget.NewLabel("")
+	u.message.Truncation = fyne.TextTruncateEllipsis
+
+	u.buildLayout()
+	u.installShortcuts()
+	u.win.SetMainMenu(u.mainMenu())
+	u.tray = newTray(u)
+	u.actions.update(nil, u.o.Driver.Permissions(), u.phoneReg(), u.cfg.Supervisor)
+	if u.o.Phone != nil {
+		u.reg = u.o.Phone.Registration()
+		u.panel.setRegistration(u.reg)
+	}
+	return u
+}
+
+// Window returns the supervisor window.
+func (u *UI) Window() fyne.Window { return u.win }
+
+func (u *UI) buildLayout() {
+	title := widget.NewLabelWithStyle(tr("app.heading"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	title.SizeName = theme.SizeNameSubHeadingText
+	var badge fyne.CanvasObject = layoutSpacer()
+	if u.o.Driver.Name() == "demo" {
+		bg := canvas.NewRectangle(withAlpha(theme.Color(theme.ColorNamePrimary), 0x50))
+		bg.CornerRadius = 6
+		l := widget.NewLabelWithStyle(tr("app.demo_badge"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+		badge = container.NewStack(bg, l)
+	}
+	u.demoBadge = badge
+	settings := newTipButton(tr("menu.settings"), theme.SettingsIcon(), tr("tip.settings"), u.showSettings)
+	head := container.NewBorder(nil, nil, container.NewHBox(title, container.NewCenter(badge)), settings)
+
+	status := container.NewBorder(nil, nil,
+		container.NewHBox(dotBox(u.feedDot), u.feedText, widget.NewSeparator(), u.countText),
+		nil, u.message)
+
+	callsTab := container.NewBorder(container.NewVBox(u.filter.root, u.actions.root), nil, nil, nil, u.grid.table)
+	u.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon(tr("tab.calls"), theme.ListIcon(), callsTab),
+		container.NewTabItemWithIcon(tr("tab.activity"), theme.HistoryIcon(), u.activity.root),
+	)
+	split := container.NewHSplit(u.tabs, u.panel.root)
+	split.SetOffset(0.8)
+	body := container.NewBorder(container.NewVBox(head, u.wall.root), status, nil, nil, split)
+	u.win.SetContent(withTooltips(u.win.Canvas(), body))
+	u.win.Resize(fyne.NewSize(1500, 860))
+}
+
+func layoutSpacer() fyne.CanvasObject { return canvas.NewRectangle(color.Transparent) }
+
+func (u *UI) mainMenu() *fyne.MainMenu {
+	settings := fyne.NewMenuItem(tr("menu.settings_ellipsis"), u.showSettings)
+	settings.Icon = theme.SettingsIcon()
+	file := fyne.NewMenu(tr("menu.file"), settings)
+	view := fyne.NewMenu(tr("menu.view"),
+		fyne.NewMenuItem(tr("tab.calls"), func() { u.tabs.SelectIndex(0) }),
+		fyne.NewMenuItem(tr("tab.activity"), func() { u.tabs.SelectIndex(1) }),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem(tr("filter.clear"), func() { u.filter.reset() }),
+	)
+	about := fyne.NewMenuItem(tr("menu.about"), u.showAbout)
+	help := fyne.NewMenu(tr("menu.help"), about)
+	return fyne.NewMainMenu(file, view, help)
+}
+
+func (u *UI) installShortcuts() {
+	c := u.win.Canvas()
+	for k, sc := range actionShortcuts {
+		k := k
+		c.AddShortcut(sc, func(fyne.Shortcut) { u.requestAction(k) })
+	}
+	c.AddShortcut(&desktopShortcutFind, func(fyne.Shortcut) { c.Focus(u.filter.search) })
+}
+
+// setQuery rebuilds the query from the filter bar and the sort order.
+func (u *UI) setQuery() {
+	q := u.filter.query()
+	q.Sort, q.Desc = u.grid.sortCol, u.grid.desc
+	u.qmu.Lock()
+	u.query = q
+	u.qmu.Unlock()
+}
+
+func (u *UI) currentQuery() monitor.Query {
+	u.qmu.Lock()
+	defer u.qmu.Unlock()
+	q := u.query
+	q.Queues = append([]string(nil), q.Queues...)
+	q.Agents = append([]string(nil), q.Agents...)
+	q.Statuses = append([]monitor.Status(nil), q.Statuses...)
+	q.Directions = append([]monitor.Direction(nil), q.Directions...)
+	return q
+}
+
+// refreshNow takes a snapshot and shows it at once (on the UI goroutine).
+func (u *UI) refreshNow() {
+	s := u.o.Board.Snapshot(u.currentQuery())
+	u.apply(s, u.o.Board.Stats())
+}
+
+// apply shows a snapshot and the queue figures: the per-tick update path.
+func (u *UI) apply(s monitor.Snapshot, stats []monitor.QueueStats) {
+	u.lastSnap = s
+	u.lastStats = stats
+	u.grid.apply(s)
+	u.wall.apply(stats)
+	queues := make([]string, len(stats))
+	for i := range stats {
+		queues[i] = stats[i].Queue
+	}
+	u.filter.setKnownQueues(queues)
+	u.countText.SetText(rowCountText(len(s.Calls), s.Total))
+	u.setFeed(s.Feed)
+	u.notify.queues(stats)
+	u.panel.tick(s.At)
+	u.tray.update()
+}
+
+func (u *UI) setFeed(f monitor.Feed) {
+	name := u.o.Driver.Name()
+	if name == "demo" {
+		name = tr("feed.demo_name")
+	} else if name == "asterisk" {
+		name = tr("feed.asterisk_name")
+	}
+	var text string
+	var col fyne.ThemeColorName
+	switch f.State {
+	case monitor.FeedConnected:
+		text, col = trf("feed.connected", "Driver", name), theme.ColorNameSuccess
+	case monitor.FeedLost:
+		text, col = trf("feed.lost", "Driver", name, "Reason", errorText(f.Err)), theme.ColorNameError
+	default:
+		text, col = trf("feed.connecting_to", "Driver", name), theme.ColorNameWarning
+	}
+	if u.feedText.Text != text {
+		u.feedText.SetText(text)
+	}
+	c := theme.Color(col)
+	if u.feedDot.FillColor != c {
+		u.feedDot.FillColor = c
+		u.feedDot.Refresh()
+	}
+	u.notify.feed(f, name)
+}
+
+func (u *UI) selectionChanged(c *monitor.Call) {
+	u.actions.update(c, u.o.Driver.Permissions(), u.phoneReg(), u.cfg.Supervisor)
+}
+
+// phoneReg is the softphone's registration for the action checks (nil: no softphone).
+func (u *UI) phoneReg() *Registration {
+	if u.o.Phone == nil {
+		return nil
+	}
+	r := u.reg
+	return &r
+}
+
+func (u *UI) supervisor() string {
+	if u.cfg.Supervisor != "" {
+		return u.cfg.Supervisor
+	}
+	return "Supervisor"
+}
+
+func (u *UI) setMessage(s string) { u.message.SetText(s) }
+
+// Start connects the window to the board (a snapshot on every change, at most four
+// times a second, and every Tick for the ticking times) and to the softphone's events,
+// until ctx is done.
+func (u *UI) Start(ctx context.Context) {
+	if u.started {
+		return
+	}
+	u.started = true
+	u.ctx = ctx
+	u.refreshNow()
+	go u.refreshLoop(ctx)
+	go u.loadAgents(ctx)
+	if u.o.Phone != nil {
+		ch, cancel := u.o.Phone.Subscribe()
+		go func() {
+			<-ctx.Done()
+			cancel()
+		}()
+		go func() {
+			for ev := range ch {
+				fyne.Do(func() { u.onPhoneEvent(ev) })
+			}
+		}()
+		go u.levelsLoop(ctx)
+	}
+}
+
+func (u *UI) refreshLoop(ctx context.Context) {
+	changed := u.o.Board.Subscribe(ctx, 250*time.Millisecond)
+	t := time.NewTicker(u.o.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-changed:
+			if !ok {
+				return
+			}
+		case <-t.C:
+		}
+		if u.pending.Load() {
+			continue // the UI has not shown the previous snapshot yet
+		}
+		s := u.o.Board.Snapshot(u.currentQuery())
+		stats := u.o.Board.Stats()
+		u.pending.Store(true)
+		fyne.Do(func() {
+			u.pending.Store(false)
+			u.apply(s, stats)
+		})
+	}
+}
+
+func (u *UI) loadAgents(ctx context.Context) {
+	actx, cancel := context.WithTimeout(ctx, actionTimeout)
+	agents, err := u.o.Driver.Agents(actx)
+	cancel()
+	if err != nil {
+		u.log.Debug("agent list", "err", err)
+		return
+	}
+	ids := make([]string, len(agents))
+	for i, a := range agents {
+		ids[i] = a.ID
+	}
+	fyne.Do(func() { u.filter.setAgents(ids) })
+}
+
+func (u *UI) levelsLoop(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !u.levelsOn.Load() {
+			continue
+		}
+		mic, spk := u.o.Phone.Levels()
+		fyne.Do(func() { u.panel.setLevels(mic, spk) })
+	}
+}
+
+// onPhoneEvent takes one softphone event on the UI goroutine.
+func (u *UI) onPhoneEvent(ev PhoneEvent) {
+	switch ev.Kind {
+	case PhoneRegistration:
+		u.reg = ev.Registration
+		u.panel.setRegistration(ev.Registration)
+		u.notify.registration(ev.Registration)
+		u.selectionChanged(u.selectedPtr())
+	case PhoneCallChanged:
+		u.panel.onCall(ev.Call)
+	}
+	u.tray.update()
+}
+
+func (u *UI) selectedPtr() *monitor.Call {
+	c, ok := u.grid.selectedCall()
+	if !ok {
+		return nil
+	}
+	return &c
+}
+
+// incomingCall handles a call that starts ringing: do-not-disturb declines ordinary
+// calls; otherwise the window comes to the front and a notification says who calls.
+func (u *UI) incomingCall(c PhoneCall) {
+	if u.cfg.SIP.DoNotDisturb && !c.Monitoring {
+		u.setMessage(trf("msg.declined_dnd", "Caller", callLabel(c)))
+		if u.o.Phone != nil {
+			id := c.ID
+			go func() {
+				if err := u.o.Phone.Decline(id); err != nil {
+					u.log.Warn("decline (do not disturb)", "err", err)
+				}
+			}()
+		}
+		return
+	}
+	if c.Monitoring {
+		u.panel.monitored = u.lastMonitored
+	}
+	u.win.Show()
+	u.win.RequestFocus()
+	u.notify.incoming(c)
+}
+
+func (u *UI) callEnded(c PhoneCall) {
+	if c.EndReason != "" {
+		u.setMessage(trf("msg.call_ended_reason", "Caller", callLabel(c), "Reason", c.EndReason))
+	} else {
+		u.setMessage(trf("msg.call_ended", "Caller", callLabel(c)))
+	}
+}
+
+func (u *UI) showAbout() {
+	u.showError(tr("menu.about"), tr("about.body"))
+}
