@@ -98,11 +98,11 @@ type UI struct {
 	expectMode monitor.MonitorMode
 	// lastMonitored is the call of the last monitoring action sent to the PBX.
 	lastMonitored monitor.Call
-	levelsOn   atomic.Bool
-	pending    atomic.Bool
-	lastStats  []monitor.QueueStats
-	lastSnap   monitor.Snapshot
-	started    bool
+	levelsOn      atomic.Bool
+	pending       atomic.Bool
+	lastStats     []monitor.QueueStats
+	lastSnap      monitor.Snapshot
+	started       bool
 }
 
 // New builds the supervisor window (not shown yet). Call Start to connect it to the
