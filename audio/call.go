@@ -81,8 +81,6 @@ type CallStream struct {
 	underruns atomic.Uint64 // playback calls that returned fewer samples than asked
 	overruns  atomic.Uint64 // capture frames dropped because capture was too slow
 	callbacks atomic.Uint64
-
-	closeOnce sync.Once
 }
 
 // CallStats are counters of a [CallStream].
@@ -153,6 +151,11 @@ func (c *Context) StartCall(cfg CallConfig, playback func(out []int16) int, capt
 		periods:  2, // double buffering: the device adds one period of delay
 		describe: describeDevices(&out, &in),
 		onLost:   cfg.OnError,
+		after: func() {
+			// The device is released: no more frames will come.
+			close(cs.full)
+			cs.capWG.Wait()
+		},
 		data: func(o, i []int16) {
 			if !ready.Load() {
 				clear(o)
@@ -364,12 +367,9 @@ func (cs *CallStream) Stats() CallStats {
 func (cs *CallStream) Err() error { return cs.ds.err() }
 
 // Close stops the call's audio. The playback and capture functions are not
-// called after it returns. It is safe to call more than once.
+// called after it returns. It is safe to call more than once. Closing the
+// [Context] closes its call streams too.
 func (cs *CallStream) Close() error {
-	cs.closeOnce.Do(func() {
-		cs.ds.close()
-		close(cs.full)
-		cs.capWG.Wait()
-	})
+	cs.ds.close()
 	return nil
 }

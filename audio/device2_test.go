@@ -258,17 +258,24 @@ func TestContextCloseStopsStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pulls atomic.Int64
-	if _, err := c.StartCall(CallConfig{}, func(o []int16) int { pulls.Add(1); return 0 }, nil); err != nil {
+	var pulls, frames atomic.Int64
+	cs, err := c.StartCall(CallConfig{CaptureSource: func(o []int16) { clear(o) }},
+		func(o []int16) int { pulls.Add(1); return 0 },
+		func([]int16) { frames.Add(1) })
+	if err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, 5*time.Second, "a captured frame", func() bool { return frames.Load() > 0 })
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	n := pulls.Load()
+	n, f := pulls.Load(), frames.Load()
 	time.Sleep(50 * time.Millisecond)
-	if pulls.Load() != n {
+	if pulls.Load() != n || frames.Load() != f {
 		t.Error("call stream still running after Context.Close")
+	}
+	if err := cs.Close(); err != nil {
+		t.Errorf("CallStream.Close after Context.Close: %v", err)
 	}
 	stop() // after Close: harmless
 	if _, err := c.Devices(); !errors.Is(err, ErrClosed) {

@@ -625,7 +625,7 @@ func TestRingtoneCadence(t *testing.T) {
 	}
 	// No clicks: no step steeper than the notes themselves (fundamental
 	// and harmonics at full envelope) can make.
-	slope := 0.25 * 32767 * 2 * math.Pi * RingHigh * (1 + 2*0.25 + 3*0.08) / rate
+	slope := ringAmp * 32767 * 2 * math.Pi * RingHigh * (1 + 2*0.25 + 3*0.08) / rate
 	for i := 1; i < len(pcm); i++ {
 		if d := abs(int(pcm[i]) - int(pcm[i-1])); float64(d) > slope*1.05 {
 			t.Fatalf("step of %d at sample %d", d, i)

@@ -64,6 +64,10 @@ const (
 	RingHigh = 1318.51 // E6
 )
 
+// ringAmp is the peak amplitude of a note's fundamental (0..1 of full
+// scale): about -18 dBFS RMS while ringing, peaks near -6 dBFS.
+const ringAmp = 0.4
+
 // ringNotes are the chime's notes: start time and frequency.
 var ringNotes = [...]struct {
 	at   time.Duration
@@ -102,7 +106,7 @@ func (r *Ringtone) Read(out []int16) {
 			w := 2 * math.Pi * nt.freq * t
 			v += env * (math.Sin(w) + 0.25*math.Sin(2*w) + 0.08*math.Sin(3*w))
 		}
-		out[i] = clamp16(float32(v * 0.25 * 32767))
+		out[i] = clamp16(float32(v * ringAmp * 32767))
 		r.pos++
 		if r.pos >= period {
 			r.pos = 0
