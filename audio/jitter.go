@@ -18,9 +18,10 @@ type JitterConfig struct {
 	Frame time.Duration
 	// Decode turns one RTP payload into PCM at ClockRate, writing at most
 	// len(out) samples, and returns the number written. A packet it returns
-	// 0 (or less) for is counted as received and otherwise ignored, which
-	// suits comfort noise or any payload type that is not audio. Default
-	// [DecodeG711].
+	// 0 (or less) for is counted as received (it fills its sequence number)
+	// and otherwise ignored, which suits telephone-event, comfort noise or
+	// any payload type that is not audio; such a packet never switches the
+	// stream to a new SSRC. Default [DecodeG711].
 	Decode func(payloadType uint8, payload []byte, out []int16) int
 	// MaxDelay is the most audio the buffer holds ahead of the playout
 	// point; older audio is discarded when more arrives. Default 300 ms.
@@ -272,6 +273,14 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 
+	n := j.decode(p.PayloadType, p.Payload, j.scratch)
+	if n <= 0 && j.haveSSRC && p.SSRC != j.ssrc {
+		// Not audio, and not of the stream playing: it must not switch
+		// streams.
+		j.stats.Dropped++
+		return
+	}
+
 	// Stream identity: a new SSRC is a new stream, except for stragglers of
 	// the stream it just replaced.
 	switch {
@@ -324,8 +333,6 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 	*slot = ext + 1
 	j.recvSeg++
 	j.stats.Received++
-
-	n := j.decode(p.PayloadType, p.Payload, j.scratch)
 	if n <= 0 {
 		return
 	}

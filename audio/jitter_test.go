@@ -493,6 +493,26 @@ func TestJitterIgnoresNonAudioPayloads(t *testing.T) {
 	if order := playedOrder(frames); len(order) != 100 {
 		t.Errorf("played %d of 100 with events mixed in", len(order))
 	}
+
+	// Non-audio packets under another SSRC (a gateway's separate event
+	// stream) must not be taken for a new stream.
+	jb = newMarkerJB()
+	mixed = mixed[:0]
+	for i, p := range ps {
+		mixed = append(mixed, p)
+		if i%3 == 0 {
+			ev := *p.pkt
+			ev.PayloadType, ev.SSRC, ev.Payload = 101, 0xDEAD, []byte{1, 0x80, 0, 160}
+			mixed = append(mixed, simPacket{at: p.at + time.Millisecond, pkt: &ev, idx: -1})
+		}
+	}
+	frames = simulate(jb, mixed, 10*time.Millisecond, 2100*time.Millisecond)
+	if order := playedOrder(frames); len(order) != 100 {
+		t.Errorf("played %d of 100 with a foreign event stream mixed in", len(order))
+	}
+	if st := jb.Stats(); st.SSRCChanges != 0 || st.Lost != 0 {
+		t.Errorf("foreign event stream disturbed the buffer: %+v", st)
+	}
 }
 
 func TestJitterSilenceBeforeFirstPacket(t *testing.T) {
