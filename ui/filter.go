@@ -83,10 +83,23 @@ func newFilterBar(prefs fyne.Preferences, win func() fyne.Window) *filterBar {
 	f.updateQueueButton()
 	f.loading = false
 
+	h := f.agent.MinSize().Height
 	f.root = container.NewBorder(nil, nil,
-		container.NewHBox(widget.NewLabel(tr("filter.queue")), f.queueBtn, f.status, f.dir, container.NewGridWrap(fyne.NewSize(150, f.agent.MinSize().Height), f.agent)),
+		container.NewHBox(widget.NewLabel(tr("filter.queue")), f.queueBtn,
+			container.NewGridWrap(fyne.NewSize(selectWidth(f.status.Options), h), f.status),
+			container.NewGridWrap(fyne.NewSize(selectWidth(f.dir.Options), h), f.dir),
+			container.NewGridWrap(fyne.NewSize(150, h), f.agent)),
 		f.clear, f.search)
 	return f
+}
+
+// selectWidth is the width a drop-down needs to show its longest option in full.
+func selectWidth(opts []string) float32 {
+	w := float32(0)
+	for _, o := range opts {
+		w = max(w, fyne.MeasureText(o, theme.TextSize(), fyne.TextStyle{}).Width)
+	}
+	return w + theme.IconInlineSize() + 6*theme.Padding()
 }
 
 // query returns the filter as a monitor.Query (without the sort order).

@@ -66,6 +66,7 @@ type callGrid struct {
 	longWait time.Duration
 	widths   map[monitor.Column]float32
 	me       string // the supervisor's name, to mark calls they monitor
+	cells    []*gridCell
 
 	// onSelect receives the selected call after every change of selection or
 	// snapshot (nil when nothing is selected).
@@ -224,7 +225,22 @@ func (g *callGrid) cellText(c *monitor.Call, col monitor.Column) string {
 	return ""
 }
 
-func (g *callGrid) createCell() fyne.CanvasObject { return newGridCell(g) }
+func (g *callGrid) createCell() fyne.CanvasObject {
+	c := newGridCell(g)
+	g.cells = append(g.cells, c)
+	return c
+}
+
+// renderedRows counts the rows whose cells the table has drawn with a call.
+func (g *callGrid) renderedRows() int {
+	seen := make(map[int]bool)
+	for _, c := range g.cells {
+		if c.row >= 0 && c.row < len(g.snap.Calls) && c.Visible() && (c.label.Text != "" || c.text.Text != "") {
+			seen[c.row] = true
+		}
+	}
+	return len(seen)
+}
 
 func (g *callGrid) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 	cell := o.(*gridCell)

@@ -103,6 +103,7 @@ type UI struct {
 	lastStats     []monitor.QueueStats
 	lastSnap      monitor.Snapshot
 	started       bool
+	readyLogged   bool
 }
 
 // New builds the supervisor window (not shown yet). Call Start to connect it to the
@@ -269,6 +270,13 @@ func (u *UI) apply(s monitor.Snapshot, stats []monitor.QueueStats) {
 	u.notify.queues(stats)
 	u.panel.tick(s.At)
 	u.tray.update()
+	if !u.readyLogged && len(s.Calls) > 0 {
+		// rows drawn by the previous refresh: the window really shows calls
+		if n := u.grid.renderedRows(); n >= min(len(s.Calls), 10) {
+			u.readyLogged = true
+			u.log.Info("grid ready", "rendered_rows", n, "calls", len(s.Calls), "total", s.Total)
+		}
+	}
 }
 
 func (u *UI) setFeed(f monitor.Feed) {
