@@ -98,6 +98,11 @@ type Device struct {
 	raw malgo.DeviceID
 }
 
+// Selector is the string to store in settings to choose this device again:
+// "ID|Name". Selecting with it finds the device by ID, or, if the ID is
+// gone (the system renumbered the device), by name.
+func (d Device) Selector() string { return d.ID + "|" + d.Name }
+
 // ErrNoDevice is returned (wrapped with the device asked for and the ones
 // available) when no device matches a selection.
 var ErrNoDevice = errors.New("audio device not found")
@@ -212,7 +217,8 @@ func (c *Context) Devices() ([]Device, error) {
 
 // FindDevice returns the device of kind k that sel designates: "" is the
 // default device; otherwise a device whose ID is sel, else one whose name
-// is sel (ignoring case), else the only device whose name contains sel. If
+// is sel (ignoring case), else the only device whose name contains sel. A
+// [Device.Selector] ("ID|Name") is matched by its ID, then by its name. If
 // none matches, the error wraps [ErrNoDevice] and names the devices there
 // are.
 func (c *Context) FindDevice(k DeviceKind, sel string) (Device, error) {
@@ -256,6 +262,14 @@ func matchDevice(list []Device, sel string) (Device, bool) {
 		}
 		return Device{}, false
 	}
+	if id, name, ok := strings.Cut(sel, "|"); ok && isHex(id) {
+		for _, d := range list {
+			if d.ID == id {
+				return d, true
+			}
+		}
+		sel = name
+	}
 	for _, d := range list {
 		if d.ID == sel {
 			return d, true
@@ -277,6 +291,18 @@ func matchDevice(list []Device, sel string) (Device, bool) {
 		return found[0], true
 	}
 	return Device{}, false
+}
+
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // streamSpec describes a device stream to open.
@@ -452,7 +478,10 @@ func describeDevices(out, in *Device) string {
 // atomicFloat is a float64 that is read and written atomically.
 type atomicFloat struct{ bits atomic.Uint64 }
 
-func (f *atomicFloat) Load() float64   { return math.Float64frombits(f.bits.Load()) }
+// Load returns the value.
+func (f *atomicFloat) Load() float64 { return math.Float64frombits(f.bits.Load()) }
+
+// Store sets the value.
 func (f *atomicFloat) Store(v float64) { f.bits.Store(math.Float64bits(v)) }
 
 // levelOf is Level for the audio thread (no allocation).

@@ -3,6 +3,7 @@ package audio
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -90,6 +91,44 @@ func TestNullBackendDevices(t *testing.T) {
 	}
 }
 
+func TestDeviceSelection(t *testing.T) {
+	list := []Device{
+		{ID: "616c73615f6f7574707574", Name: "Built-in Audio Analog Stereo", Kind: Playback, Default: true},
+		{ID: "6a616272615f31", Name: "Jabra Evolve2 65", Kind: Playback},
+		{ID: "6a616272615f32", Name: "Jabra Evolve2 65 (2)", Kind: Playback},
+	}
+	cases := []struct {
+		sel  string
+		want string // ID, or "" for no match
+	}{
+		{"", "616c73615f6f7574707574"},                            // the default
+		{"6a616272615f31", "6a616272615f31"},                      // by ID
+		{"jabra evolve2 65 (2)", "6a616272615f32"},                // by name, any case
+		{"Built-in", "616c73615f6f7574707574"},                    // the only name containing it
+		{"Jabra", ""},                                             // ambiguous
+		{"6a616272615f32|Jabra Evolve2 65 (2)", "6a616272615f32"}, // selector, by ID
+		{"deadbeef|Jabra Evolve2 65", "6a616272615f31"},           // stale ID: by name
+		{"deadbeef|Plantronics", ""},                              // neither
+		{list[1].Selector(), "6a616272615f31"},                    // round trip
+	}
+	for _, c := range cases {
+		d, ok := matchDevice(list, c.sel)
+		if got := map[bool]string{true: d.ID}[ok]; got != c.want {
+			t.Errorf("select %q: got %q (%v), want %q", c.sel, got, ok, c.want)
+		}
+	}
+	// On the real (null) backend, a stored selector finds the device.
+	ctx := newNullContext(t)
+	devs, err := ctx.Devices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := "ffff|" + devs[0].Name
+	if d, err := ctx.FindDevice(devs[0].Kind, stale); err != nil || d.ID != devs[0].ID {
+		t.Errorf("FindDevice(%q) = %+v, %v", stale, d, err)
+	}
+}
+
 func TestMissingDeviceIsReadable(t *testing.T) {
 	c := newNullContext(t)
 	_, err := c.StartCall(CallConfig{Output: "Jabra Evolve2 65"}, nil, nil)
@@ -118,6 +157,12 @@ func contains(s, sub string) bool {
 }
 
 func TestCallStreamPlaysAndCaptures(t *testing.T) {
+	for _, rate := range []int{0, 44100, 16000} {
+		t.Run(fmt.Sprintf("device rate %d", rate), func(t *testing.T) { testCallStream(t, rate) })
+	}
+}
+
+func testCallStream(t *testing.T, deviceRate int) {
 	c := newNullContext(t)
 
 	// Far end: a 1 kHz tone arriving as network-rate PCM.
@@ -133,6 +178,7 @@ func TestCallStreamPlaysAndCaptures(t *testing.T) {
 	cs, err := c.StartCall(CallConfig{
 		PlaybackTap:   tap.add,
 		CaptureSource: mic.Read,
+		DeviceRate:    deviceRate,
 	}, playback, func(in []int16) {
 		capMu.Lock()
 		captured = append(captured, in...)
@@ -143,8 +189,8 @@ func TestCallStreamPlaysAndCaptures(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cs.Close()
-	if cs.DeviceRate() <= 0 {
-		t.Fatalf("device rate %d", cs.DeviceRate())
+	if cs.DeviceRate() <= 0 || (deviceRate != 0 && cs.DeviceRate() != deviceRate) {
+		t.Fatalf("device rate %d, asked for %d", cs.DeviceRate(), deviceRate)
 	}
 	waitFor(t, 5*time.Second, "half a second of playback and capture", func() bool {
 		pcm, _ := tap.snapshot()

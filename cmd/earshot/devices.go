@@ -58,14 +58,15 @@ func runDevices(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *asJSON {
 		type jsonDevice struct {
-			ID      string `json:"id"`
-			Name    string `json:"name"`
-			Kind    string `json:"kind"`
-			Default bool   `json:"default"`
+			ID       string `json:"id"`
+			Name     string `json:"name"`
+			Kind     string `json:"kind"`
+			Default  bool   `json:"default"`
+			Selector string `json:"selector"` // ID with the name as fallback, for settings
 		}
 		out := make([]jsonDevice, 0, len(devs))
 		for _, d := range devs {
-			out = append(out, jsonDevice{ID: d.ID, Name: d.Name, Kind: d.Kind.String(), Default: d.Default})
+			out = append(out, jsonDevice{ID: d.ID, Name: d.Name, Kind: d.Kind.String(), Default: d.Default, Selector: d.Selector()})
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
