@@ -13,9 +13,11 @@ import (
 //     with the mode), or switch the mode of the session already on it; the supervisor has
 //     one session at a time, so a session on another call ends first. The session ends
 //     when the call ends, is stolen or transferred (EventMonitorStopped).
-//   - steal cuts the agent off and makes the supervisor the customer's party (EventStolen).
+//   - steal cuts the agent off and makes the supervisor the customer's party (EventStolen);
+//     the agent is free at once.
 //   - transfer cuts the agent (or the supervisor, after a steal) off and rings the chosen
-//     agent (EventAgentRinging), who answers a few seconds later (EventAnswered).
+//     agent (EventAgentRinging), who answers a few seconds later (EventAnswered); the
+//     agent cut off is free at once.
 //   - hangup ends the call (EventCallEnded).
 //
 // Errors are *monitor.ActionError wrapping monitor.ErrCallGone (unknown or ended call),
@@ -204,7 +206,7 @@ func (d *Driver) steal(ctx context.Context, c *call, a monitor.Action) error {
 	c.stolen = true
 	c.lastAgent = s.supervisor
 	s.emit(monitor.Event{Kind: monitor.EventStolen, CallID: c.id, At: s.at(s.now), Supervisor: s.supervisor})
-	s.wrapUp(ag, wrapMin, wrapMax)
+	s.makeAvailable(ag) // cut off mid-call: free at once
 	d.mu.Unlock()
 	d.log.Info("demo: call taken over by the supervisor", "call", c.id, "agent", ag.id)
 	return nil
@@ -230,9 +232,7 @@ func (d *Driver) transferLocked(c *call, a monitor.Action) error {
 		return actionErr(a, monitor.ErrAgentUnavailable, fmt.Sprintf("agent %s is %s", target.id, target.state))
 	}
 	s.stopMonitor(c)
-	if old := c.agent; old != nil {
-		s.wrapUp(old, wrapMin, wrapMax)
-	}
+	old := c.agent
 	c.agent = target
 	c.ph = phTransfer
 	c.status = monitor.StatusCalling
@@ -245,6 +245,11 @@ func (d *Driver) transferLocked(c *call, a monitor.Action) error {
 	s.channel++ // the new agent's leg
 	s.emit(monitor.Event{Kind: monitor.EventAgentRinging, CallID: c.id, At: s.at(s.now), Agent: target.name})
 	s.schedule(s.uniform(transferRingMin, transferRingMax), evTransferAnswer, c, nil, c.gen)
+	if old != nil {
+		// cut off mid-call: free at once (after the target is reserved, so that the
+		// queues cannot hand the target another call)
+		s.makeAvailable(old)
+	}
 	return nil
 }
 

@@ -208,11 +208,10 @@ func (d *Driver) Permissions() monitor.Permissions { return monitor.AllPermissio
 // Supervisor returns the supervisor's name the driver uses.
 func (d *Driver) Supervisor() string { return d.supervisor }
 
-// Now returns the simulated time the simulation has reached.
+// Now returns the simulated time the simulation has reached. It never blocks, so it
+// can serve as the clock of the monitor.Board the driver feeds (monitor.Options.Now).
 func (d *Driver) Now() time.Time {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return time.Unix(0, d.sim.now)
+	return time.Unix(0, d.sim.published.Load())
 }
 
 // Attach connects sink as Run does, without the real-time loop: it reports the feed

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/earshot-app/earshot/monitor"
@@ -202,6 +203,8 @@ type sim struct {
 	supervisor string
 	rng        *rand.Rand
 	now        int64
+	// published mirrors now for readers that must not take the Driver's lock.
+	published  atomic.Int64
 	seq        uint64
 	events     uint64
 	heap       eventHeap
@@ -397,6 +400,7 @@ func (s *sim) step(to int64) int {
 	for len(s.heap) > 0 && s.heap[0].at <= to {
 		it := heap.Pop(&s.heap).(*item)
 		s.now = it.at
+		s.published.Store(s.now)
 		s.handle(it)
 		*it = item{}
 		s.free = append(s.free, it)
@@ -405,6 +409,7 @@ func (s *sim) step(to int64) int {
 	if to > s.now {
 		s.now = to
 	}
+	s.published.Store(s.now)
 	return n
 }
 
