@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -88,19 +89,25 @@ func newCallPath(devRate int, period time.Duration, playback func([]int16) int, 
 
 // BenchmarkCallAudioPath is the CPU one call costs, per 20 ms of audio:
 // one RTP packet into the jitter buffer, two 10 ms device periods at
-// 48 kHz (jitter buffer playout, 8->48 kHz upsampling, volume, level
+// 48 kHz or 44.1 kHz (jitter buffer playout, 8->48 kHz upsampling, volume, level
 // meter; microphone 48->8 kHz downsampling, level meter, framing) and the
 // G.711 encoding of the outgoing frame.
 func BenchmarkCallAudioPath(b *testing.B) {
+	for _, rate := range []int{48000, 44100} {
+		b.Run(fmt.Sprintf("device=%dHz", rate), func(b *testing.B) { benchCallAudioPath(b, rate) })
+	}
+}
+
+func benchCallAudioPath(b *testing.B, devRate int) {
 	jb := NewJitterBuffer(JitterConfig{})
-	cs := newCallPath(48000, 10*time.Millisecond, jb.Pull, true)
+	cs := newCallPath(devRate, 10*time.Millisecond, jb.Pull, true)
 	pcm := make([]int16, 160)
 	NewTone(8000, 1000, 0.5).Read(pcm)
 	payload := make([]byte, 160)
 	EncodeULaw(payload, pcm)
 	pkt := &rtp.Packet{Header: rtp.Header{SSRC: 1, PayloadType: PayloadPCMU}, Payload: payload}
-	out := make([]int16, 480)
-	mic := tone(48000, 700, 0.3, 480)
+	out := make([]int16, devRate/100)
+	mic := tone(devRate, 700, 0.3, devRate/100)
 	enc := make([]byte, 160)
 	b.ReportAllocs()
 	i := 0
