@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
@@ -83,8 +84,28 @@ func (p *Phone) Dial(ctx context.Context, target string) (*Call, error) {
 		d.Close()
 		return nil, fmt.Errorf("dial %s: %w", target, err)
 	}
-	dialCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// Cancelling the dial sends a CANCEL once the far end answered provisionally;
+	// before that there is nothing to cancel and the INVITE is abandoned at once
+	// (sipgo would otherwise wait up to 32 s for a first response).
+	var provisional atomic.Bool
+	dialCtx, cancelCause := context.WithCancelCause(context.WithoutCancel(ctx))
+	cancel := func() {
+		if provisional.Load() {
+			cancelCause(context.Canceled)
+		} else {
+			cancelCause(sipgo.WaitAnswerForceCancelErr)
+		}
+	}
+	dialDone := make(chan struct{})
+	defer close(dialDone)
+	defer cancelCause(nil)
+	go func() {
+		select {
+		case <-ctx.Done():
+			cancel()
+		case <-dialDone:
+		}
+	}()
 	c.mu.Lock()
 	c.cancelDial = cancel
 	c.mu.Unlock()
@@ -102,6 +123,9 @@ func (p *Phone) Dial(ctx context.Context, target string) (*Call, error) {
 		Password: p.acc.Password,
 		Headers:  []sip.Header{from, sip.NewHeader("User-Agent", p.cfg.userAgent())},
 		OnResponse: func(res *sip.Response) error {
+			if res.IsProvisional() {
+				provisional.Store(true)
+			}
 			if res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress {
 				c.setState(CallAlerting, nil)
 			}
@@ -173,7 +197,7 @@ func dialFailure(err error, ctx context.Context) (string, int) {
 		}
 		return fmt.Sprintf("failed: %d %s", code, res.Reason), code
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, sipgo.WaitAnswerForceCancelErr) {
 		return "cancelled", 0
 	}
 	return "failed: " + err.Error(), 0

@@ -61,6 +61,7 @@ type sippProc struct {
 	out     *syncBuffer
 	done    chan struct{}
 	exitErr error
+	args    []string
 }
 
 type syncBuffer struct {
@@ -97,14 +98,24 @@ func requireTool(t testing.TB, name string) string {
 // process is killed at the end of the test.
 func startSipp(t testing.TB, scenario string, args ...string) *sippProc {
 	t.Helper()
+	return startSippIn(t, t.TempDir(), scenario, args...)
+}
+
+// startSippIn is startSipp with dir as sipp's working directory (where relative
+// files such as pcaps are found). An absolute scenario path is used as is.
+func startSippIn(t testing.TB, dir, scenario string, args ...string) *sippProc {
+	t.Helper()
 	bin := requireTool(t, "sipp")
-	dir := t.TempDir()
 	name := strings.TrimSuffix(filepath.Base(scenario), ".xml")
 	full := []string{}
 	if scenario != "" {
-		src, err := filepath.Abs(filepath.Join("testdata", scenario))
-		if err != nil {
-			t.Fatal(err)
+		src := scenario
+		if !filepath.IsAbs(src) {
+			var err error
+			src, err = filepath.Abs(filepath.Join("testdata", scenario))
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 		full = append(full, "-sf", src)
 	}
@@ -121,7 +132,7 @@ func startSipp(t testing.TB, scenario string, args ...string) *sippProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start sipp: %v", err)
 	}
-	p := &sippProc{t: t, cmd: cmd, dir: dir, name: name, out: out, done: make(chan struct{})}
+	p := &sippProc{t: t, cmd: cmd, dir: dir, name: name, out: out, done: make(chan struct{}), args: full}
 	go func() {
 		p.exitErr = cmd.Wait()
 		close(p.done)
@@ -129,7 +140,7 @@ func startSipp(t testing.TB, scenario string, args ...string) *sippProc {
 	t.Cleanup(func() {
 		p.stop()
 		if t.Failed() {
-			t.Logf("sipp %s output:\n%s", name, tail(out.String(), 3000))
+			t.Logf("sipp %s %s\noutput:\n%s", name, strings.Join(p.args, " "), tail(out.String(), 3000))
 			t.Logf("sipp %s messages:\n%s", name, tail(p.messages(), 6000))
 			if b, err := os.ReadFile(filepath.Join(dir, "errors.log")); err == nil {
 				t.Logf("sipp %s errors:\n%s", name, tail(string(b), 3000))
