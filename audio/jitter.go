@@ -91,6 +91,7 @@ type JitterBuffer struct {
 
 	// playout
 	started  bool
+	primed   bool   // a whole pull's worth has been buffered since the anchor
 	play     uint32 // RTP timestamp of the next sample to play
 	highEnd  uint32 // one past the newest stored sample
 	held     int    // consecutive frames concealed while waiting at play
@@ -261,6 +262,7 @@ func (j *JitterBuffer) resync(ts uint32) {
 	j.play = ts
 	j.highEnd = ts
 	j.started = true
+	j.primed = false
 	j.stats.Resyncs++
 }
 
@@ -343,7 +345,7 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 		// Anchor the playout point on the first packet of a stream; that is
 		// a re-sync only if another stream played before.
 		j.clearRing()
-		j.play, j.highEnd, j.started = ts, ts, true
+		j.play, j.highEnd, j.started, j.primed = ts, ts, true, false
 		if j.realSeen {
 			j.stats.Resyncs++
 		}
@@ -466,12 +468,21 @@ func (j *JitterBuffer) Pull(out []int16) int {
 	defer j.mu.Unlock()
 	j.clock += uint64(k)
 
-	if !j.started {
-		// No stream yet: silence, not counted as a frame of the stream.
+	if !j.started || (!j.primed && !j.realSeen && j.depth() < k) {
+		// No stream yet, or less than a pull's worth of its first audio:
+		// silence, not counted as a frame of the stream.
 		clear(out)
 		return k
 	}
 	j.stats.Frames++
+	if !j.primed {
+		if j.depth() < k {
+			// Re-anchored, waiting for a pull's worth of the new audio.
+			j.concealFrame(out)
+			return k
+		}
+		j.primed = true
+	}
 
 	if j.grow > 0 && j.count > 0 {
 		// Add delay: conceal a frame without moving the playout point.
