@@ -396,7 +396,7 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 			j.count++
 		}
 	}
-	if end := ts + uint32(n); j.count == 0 || int32(end-j.highEnd) > 0 {
+	if end := ts + uint32(n); int32(end-j.highEnd) > 0 {
 		j.highEnd = end
 	}
 	if d := j.samplesDur(j.depth()); d > j.stats.MaxDepth {
