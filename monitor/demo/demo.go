@@ -85,7 +85,8 @@ type Config struct {
 
 // Queue is one inbound queue of the simulated centre.
 type Queue struct {
-	// Name is the queue's name as the grid shows it ("Chăm sóc khách hàng").
+	// Name is the queue's name as the grid shows it ("Chăm sóc khách hàng"); an empty
+	// name becomes "Hàng đợi N" (N counts from 1), and a repeated name is skipped.
 	Name string
 	// Hotlines are the numbers customers dial to reach this queue (through the IVR);
 	// each call picks one. Empty means the first default hotline.
@@ -282,13 +283,16 @@ func (d *Driver) Run(ctx context.Context, sink monitor.Sink) error {
 		d.sim.sink = nil
 		d.mu.Unlock()
 	}()
+	last := d.clock.Now()
 	for {
+		// pace from the last step, so a clock that jumped meanwhile is caught up at once
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-d.clock.After(d.tick):
+		case <-d.clock.After(d.tick - d.clock.Now().Sub(last)):
 		}
-		d.Step(d.clock.Now())
+		last = d.clock.Now()
+		d.Step(last)
 	}
 }
 

@@ -396,6 +396,28 @@ func TestDefaultsAndExplicitCentre(t *testing.T) {
 		t.Fatalf("%d inbound and %d outbound calls in 30 minutes", in, out)
 	}
 
+	// an unnamed queue gets a name; a repeated one is skipped; empty hotlines are ignored
+	d = newTestDriver(Config{Seed: 4, Calls: 40, Queues: []Queue{
+		{Hotlines: []string{"", "19001000"}}, {Name: "Hàng đợi 1"}, {Name: "VIP"},
+	}})
+	queues := map[string]bool{}
+	for _, a := range mustAgents(t, d) {
+		for _, q := range a.Queues {
+			queues[q] = true
+		}
+	}
+	if len(queues) != 2 || !queues["Hàng đợi 1"] || !queues["VIP"] {
+		t.Fatalf("queues %v, want Hàng đợi 1 and VIP", queues)
+	}
+	rec = &recorder{}
+	d.Attach(rec)
+	d.Advance(10 * time.Minute)
+	for _, e := range rec.all() {
+		if e.Kind == monitor.EventCallStarted && e.Direction == monitor.Inbound && e.Hotline != "19001000" && e.Hotline != "19002468" {
+			t.Fatalf("inbound hotline %q", e.Hotline)
+		}
+	}
+
 	// no outbound at all
 	d = newTestDriver(Config{Seed: 1, Calls: 100, OutboundShare: -1})
 	for _, c := range d.Truth() {
@@ -403,6 +425,15 @@ func TestDefaultsAndExplicitCentre(t *testing.T) {
 			t.Fatalf("outbound call %s with OutboundShare < 0", c.ID)
 		}
 	}
+}
+
+func mustAgents(t *testing.T, d *Driver) []monitor.Agent {
+	t.Helper()
+	ags, err := d.Agents(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ags
 }
 
 func TestRunFollowsTheClock(t *testing.T) {

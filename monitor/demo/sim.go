@@ -264,11 +264,25 @@ func (s *sim) init(cfg Config, supervisor string, start int64, log *slog.Logger)
 		qcfg = DefaultQueues()
 	}
 	defaultHotline := DefaultQueues()[0].Hotlines[0]
-	for _, qc := range qcfg {
+	var kept []Queue
+	for i, qc := range qcfg {
+		if qc.Name == "" {
+			qc.Name = "Hàng đợi " + strconv.Itoa(i+1)
+		}
+		if slices.ContainsFunc(kept, func(k Queue) bool { return k.Name == qc.Name }) {
+			log.Warn("demo: duplicate queue skipped", "queue", qc.Name)
+			continue
+		}
 		if qc.Share <= 0 {
 			qc.Share = 1
 		}
-		q := &queue{name: qc.Name, hotlines: qc.Hotlines, talk: qc.TalkTime, patience: qc.Patience}
+		kept = append(kept, qc)
+		q := &queue{name: qc.Name, talk: qc.TalkTime, patience: qc.Patience}
+		for _, h := range qc.Hotlines {
+			if h != "" {
+				q.hotlines = append(q.hotlines, h)
+			}
+		}
 		if len(q.hotlines) == 0 {
 			q.hotlines = []string{defaultHotline}
 		}
@@ -282,6 +296,7 @@ func (s *sim) init(cfg Config, supervisor string, start int64, log *slog.Logger)
 		q.cum = s.shareTotal
 		s.queues = append(s.queues, q)
 	}
+	qcfg = kept
 
 	// Plan the load: the inbound arrival rate that, by Little's law, keeps the inbound
 	// share of the target in progress, and the agents that load needs.
