@@ -299,7 +299,7 @@ func (u *UI) perform(k monitor.ActionKind, c monitor.Call, target string) {
 	}
 	u.setMessage(trf("msg.sending", "Action", actionText(k), "Call", c.ID))
 	a := monitor.Action{Kind: k, CallID: c.ID, Agent: target}
-	go func() {
+	u.spawn(func() {
 		ctx, cancel := context.WithTimeout(u.ctx, actionTimeout)
 		err := u.o.Driver.Act(ctx, a)
 		cancel()
@@ -321,7 +321,7 @@ func (u *UI) perform(k monitor.ActionKind, c monitor.Call, target string) {
 			}
 			u.setMessage(doneText(k, c, target))
 		})
-	}()
+	})
 }
 
 func doneText(k monitor.ActionKind, c monitor.Call, target string) string {
@@ -542,7 +542,7 @@ func (u *UI) showTransfer(c monitor.Call) {
 		}
 	}
 	sd.d.Resize(fyne.NewSize(560, 500))
-	go func() {
+	u.spawn(func() {
 		ctx, cancel := context.WithTimeout(u.ctx, actionTimeout)
 		agents, err := u.o.Driver.Agents(ctx)
 		cancel()
@@ -553,5 +553,5 @@ func (u *UI) showTransfer(c monitor.Call) {
 			}
 			p.setAgents(agents)
 		})
-	}()
+	})
 }

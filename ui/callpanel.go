@@ -87,7 +87,7 @@ func newCallPanel(u *UI) *callPanel {
 	p.activeTitle = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	p.activeLabel = widget.NewLabel("")
 	p.activeLabel.Wrapping = fyne.TextWrapWord
-	p.timer = widget.NewLabelWithStyle("0:00", fyne.TextAlignTrailing, fyne.TextStyle{Monospace: true, Bold: true})
+	p.timer = widget.NewLabelWithStyle("0:00", fyne.TextAlignTrailing, fyne.TextStyle{Monospace: true})
 	p.mute = widget.NewButtonWithIcon(tr("phone.mute"), theme.VolumeMuteIcon(), p.toggleMute)
 	p.hold = widget.NewButtonWithIcon(tr("phone.hold"), theme.MediaPauseIcon(), p.toggleHold)
 	p.hangup = widget.NewButtonWithIcon(tr("phone.hangup"), theme.CancelIcon(), p.doHangup)
@@ -352,7 +352,7 @@ func (p *callPanel) phoneDo(what string, f func(ctx context.Context) error) {
 	if ph == nil {
 		return
 	}
-	go func() {
+	p.u.spawn(func() {
 		ctx, cancel := context.WithTimeout(p.u.ctx, actionTimeout)
 		err := f(ctx)
 		cancel()
@@ -360,7 +360,7 @@ func (p *callPanel) phoneDo(what string, f func(ctx context.Context) error) {
 			p.u.log.Warn("softphone", "what", what, "err", err)
 			fyne.Do(func() { p.u.setMessage(trf("phone.error", "Detail", err.Error())) })
 		}
-	}()
+	})
 }
 
 func (p *callPanel) doAnswer() {
@@ -412,7 +412,7 @@ func (p *callPanel) switchMode(m monitor.MonitorMode) {
 	digit := modeDigits[m]
 	ph := p.u.o.Phone
 	mc := p.monitored
-	go func() {
+	p.u.spawn(func() {
 		err := ph.SendDTMF(c.ID, digit)
 		res := "ok"
 		if err != nil {
@@ -429,7 +429,7 @@ func (p *callPanel) switchMode(m monitor.MonitorMode) {
 			p.u.setMessage(trf("msg.mode", "Mode", monitorModeText(m)))
 			p.render()
 		})
-	}()
+	})
 }
 
 // digit handles a dial pad key: DTMF during a call, otherwise part of the number.

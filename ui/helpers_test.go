@@ -264,3 +264,24 @@ func (tu *testUI) cellAt(t *testing.T, row int) *gridCell {
 	t.Fatalf("row %d is not rendered", row)
 	return nil
 }
+
+// tap taps a button and waits for what it started in the background.
+func (tu *testUI) tap(o fyne.Tappable) {
+	test.Tap(o)
+	tu.bg.Wait()
+}
+
+// action waits for the driver to receive an action and for the window to show the result.
+func (tu *testUI) action(t *testing.T) monitor.Action {
+	t.Helper()
+	a := tu.drv.waitAction(t)
+	tu.bg.Wait()
+	return a
+}
+
+// waitPhone waits for the softphone to be asked to do something, and for the window.
+func (tu *testUI) waitPhone(t *testing.T, ph *fakePhone, want string) {
+	t.Helper()
+	ph.waitDone(t, want)
+	tu.bg.Wait()
+}

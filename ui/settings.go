@@ -432,7 +432,7 @@ func (f *settingsForm) testPBX() {
 	}
 	f.pbxResult.SetText(tr("settings.testing"))
 	f.pbxTest.Disable()
-	go func() {
+	f.u.spawn(func() {
 		ctx, cancel := context.WithTimeout(f.u.ctx, 15*time.Second)
 		err := f.u.o.TestPBX(ctx, c, sec)
 		cancel()
@@ -445,7 +445,7 @@ func (f *settingsForm) testPBX() {
 			}
 			f.pbxResult.SetText(trf("settings.pbx.test_ok", "Host", c.Asterisk.Host))
 		})
-	}()
+	})
 }
 
 func (f *settingsForm) testSIP() {
@@ -462,7 +462,7 @@ func (f *settingsForm) testSIP() {
 	}
 	f.sipResult.SetText(tr("settings.testing"))
 	f.sipTest.Disable()
-	go func() {
+	f.u.spawn(func() {
 		ctx, cancel := context.WithTimeout(f.u.ctx, 20*time.Second)
 		err := f.u.o.TestSIP(ctx, c, pw)
 		cancel()
@@ -475,7 +475,7 @@ func (f *settingsForm) testSIP() {
 			}
 			f.sipResult.SetText(trf("settings.sip.test_ok", "User", c.SIP.User, "Server", c.SIP.Server))
 		})
-	}()
+	})
 }
 
 // loadDevices fills the device lists (default device first).
@@ -543,7 +543,7 @@ func (f *settingsForm) playTone() {
 	}
 	out := f.deviceID(f.audioOut.Selected, f.u.cfg.Audio.Output)
 	f.toneBtn.Disable()
-	go func() {
+	f.u.spawn(func() {
 		ctx, cancel := context.WithTimeout(f.u.ctx, 10*time.Second)
 		err := a.PlayTestTone(ctx, out)
 		cancel()
@@ -555,7 +555,7 @@ func (f *settingsForm) playTone() {
 			}
 			f.audioState.SetText(tr("settings.audio.tone_played"))
 		})
-	}()
+	})
 }
 
 func (f *settingsForm) toggleMeter() {
@@ -571,7 +571,7 @@ func (f *settingsForm) toggleMeter() {
 	ctx, cancel := context.WithCancel(f.u.ctx)
 	f.meterStop = cancel
 	f.meterBtn.SetText(tr("settings.audio.stop_mic"))
-	go func() {
+	f.u.spawn(func() {
 		err := a.MicMeter(ctx, in, func(v float64) { fyne.Do(func() { f.meter.SetValue(clamp01(v)) }) })
 		if err != nil && ctx.Err() == nil {
 			fyne.Do(func() {
@@ -579,7 +579,7 @@ func (f *settingsForm) toggleMeter() {
 				f.stopMeter()
 			})
 		}
-	}()
+	})
 }
 
 func (f *settingsForm) stopMeter() {

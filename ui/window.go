@@ -104,6 +104,8 @@ type UI struct {
 	lastSnap      monitor.Snapshot
 	started       bool
 	readyLogged   bool
+	// bg counts the goroutines started for actions, so tests can wait for them.
+	bg sync.WaitGroup
 }
 
 // New builds the supervisor window (not shown yet). Call Start to connect it to the
@@ -329,6 +331,15 @@ func (u *UI) supervisor() string {
 
 func (u *UI) setMessage(s string) { u.message.SetText(s) }
 
+// spawn runs f on a new goroutine, counted in u.bg.
+func (u *UI) spawn(f func()) {
+	u.bg.Add(1)
+	go func() {
+		defer u.bg.Done()
+		f()
+	}()
+}
+
 // Start connects the window to the board (a snapshot on every change, at most four
 // times a second, and every Tick for the ticking times) and to the softphone's events,
 // until ctx is done.
@@ -444,11 +455,11 @@ func (u *UI) incomingCall(c PhoneCall) {
 		u.setMessage(trf("msg.declined_dnd", "Caller", callLabel(c)))
 		if u.o.Phone != nil {
 			id := c.ID
-			go func() {
+			u.spawn(func() {
 				if err := u.o.Phone.Decline(id); err != nil {
 					u.log.Warn("decline (do not disturb)", "err", err)
 				}
-			}()
+			})
 		}
 		return
 	}

@@ -1,0 +1,246 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/earshot-app/earshot/monitor"
+)
+
+// fakePhone is a test double of Softphone: it records what the window asks of it and
+// emits the events a test gives it.
+type fakePhone struct {
+	mu     sync.Mutex
+	reg    Registration
+	calls  map[string]PhoneCall
+	expect []string
+	did    []string
+	dtmf   []string
+	subs   []chan PhoneEvent
+	mic    float64
+}
+
+func newFakePhone() *fakePhone {
+	return &fakePhone{calls: map[string]PhoneCall{}, reg: Registration{State: RegRegistering, Account: "2001@127.0.0.1"}}
+}
+
+func (f *fakePhone) Subscribe() (<-chan PhoneEvent, func()) {
+	ch := make(chan PhoneEvent, 64)
+	f.mu.Lock()
+	f.subs = append(f.subs, ch)
+	f.mu.Unlock()
+	return ch, func() {}
+}
+func (f *fakePhone) Registration() Registration { f.mu.Lock(); defer f.mu.Unlock(); return f.reg }
+func (f *fakePhone) Calls() []PhoneCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []PhoneCall
+	for _, c := range f.calls {
+		out = append(out, c)
+	}
+	return out
+}
+func (f *fakePhone) ExpectMonitoringCall(label string, auto bool) {
+	f.mu.Lock()
+	f.expect = append(f.expect, label)
+	f.mu.Unlock()
+}
+func (f *fakePhone) expected() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.expect...)
+}
+func (f *fakePhone) record(s string) {
+	f.mu.Lock()
+	f.did = append(f.did, s)
+	f.mu.Unlock()
+}
+func (f *fakePhone) done() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.did...)
+}
+func (f *fakePhone) Answer(_ context.Context, id string) error { f.record("answer " + id); return nil }
+func (f *fakePhone) Decline(id string) error                   { f.record("decline " + id); return nil }
+func (f *fakePhone) Hangup(_ context.Context, id string) error { f.record("hangup " + id); return nil }
+func (f *fakePhone) SetMuted(id string, on bool) error {
+	f.record(fmt.Sprintf("mute %s %v", id, on))
+	return nil
+}
+func (f *fakePhone) SetHeld(_ context.Context, id string, on bool) error {
+	f.record(fmt.Sprintf("hold %s %v", id, on))
+	return nil
+}
+func (f *fakePhone) SendDTMF(id, d string) error { f.record("dtmf " + id + " " + d); return nil }
+func (f *fakePhone) Dial(_ context.Context, target string) (string, error) {
+	f.record("dial " + target)
+	return "c9", nil
+}
+func (f *fakePhone) SetVolume(v float64)        { f.record(fmt.Sprintf("volume %.2f", v)) }
+func (f *fakePhone) Levels() (float64, float64) { f.mu.Lock(); defer f.mu.Unlock(); return f.mic, 0.25 }
+
+func (f *fakePhone) waitDone(t *testing.T, want string) {
+	t.Helper()
+	waitFor(t, func() bool {
+		for _, d := range f.done() {
+			if d == want {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func TestRingPanelOnAnIncomingMonitoringCall(t *testing.T) {
+	ph := newFakePhone()
+	ph.reg = Registration{State: RegRegistered, Account: "2001@127.0.0.1"}
+	a := test.NewTempApp(t)
+	tu := newTestUIOn(t, a, 10, func(o *Options) { o.Phone = ph })
+	if tu.panel.ring.Visible() {
+		t.Fatal("ring panel visible with no call")
+	}
+	c := tu.selectCall(t, 2)
+	tu.requestAction(monitor.ActListen)
+	tu.action(t)
+	label := fmt.Sprintf("Listening: agent %s with %s", c.LastAgent, fmtPhone(c.Customer))
+	call := PhoneCall{ID: "c1", Incoming: true, State: CallRinging, Monitoring: true, Label: label,
+		RemoteName: "Listen: " + c.LastAgent, Created: time.Now()}
+	test.AssertNotificationSent(t, fyne.NewNotification("Monitoring call", label), func() {
+		tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: call})
+	})
+	if !tu.panel.ring.Visible() || tu.panel.ringLabel.Text != label || tu.panel.ringTitle.Text != "Incoming monitoring call" {
+		t.Fatalf("ring panel visible=%v title=%q label=%q", tu.panel.ring.Visible(), tu.panel.ringTitle.Text, tu.panel.ringLabel.Text)
+	}
+	if tu.tray.state != trayInCall {
+		t.Errorf("tray state %v while ringing", tu.tray.state)
+	}
+	tu.tap(tu.panel.answer)
+	tu.waitPhone(t, ph, "answer c1")
+
+	call.State, call.Answered = CallActive, time.Now().Add(-65*time.Second)
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: call})
+	if tu.panel.ring.Visible() || !tu.panel.active.Visible() || !tu.panel.modeRow.Visible() {
+		t.Fatal("the answered monitoring call does not show its controls")
+	}
+	if tu.panel.mode != monitor.MonitorListen || tu.panel.modeBtns[monitor.MonitorListen].Importance != widget.HighImportance {
+		t.Fatalf("mode %v not shown as listen", tu.panel.mode)
+	}
+	if tu.panel.timer.Text != "1:05" {
+		t.Errorf("call timer shows %q", tu.panel.timer.Text)
+	}
+	// Whisper and barge switch the ChanSpy mode by DTMF 5 and 6.
+	tu.tap(tu.panel.modeBtns[monitor.MonitorWhisper])
+	tu.waitPhone(t, ph, "dtmf c1 5")
+	tu.bg.Wait()
+	if tu.panel.mode != monitor.MonitorWhisper {
+		t.Fatalf("mode %v after whisper", tu.panel.mode)
+	}
+	tu.tap(tu.panel.modeBtns[monitor.MonitorBarge])
+	tu.waitPhone(t, ph, "dtmf c1 6")
+	if e := waitAudit(t, tu.audit, 3)[0]; e.Action != "mode_barge" || e.CallID != c.ID {
+		t.Fatalf("mode switch audit entry %+v", e)
+	}
+	tu.tap(tu.panel.mute)
+	tu.waitPhone(t, ph, "mute c1 true")
+	ph.mu.Lock()
+	ph.mic = 0.6
+	ph.mu.Unlock()
+	if !tu.levelsOn.Load() {
+		t.Error("level meters are off during a call")
+	}
+	tu.tap(tu.panel.hangup)
+	tu.waitPhone(t, ph, "hangup c1")
+	call.State, call.EndReason = CallEnded, "hung up"
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: call})
+	if tu.panel.active.Visible() || tu.levelsOn.Load() {
+		t.Fatal("the call panel still shows an ended call")
+	}
+}
+
+func TestDoNotDisturbDeclinesOrdinaryCalls(t *testing.T) {
+	ph := newFakePhone()
+	tu := newTestUI(t, 5, func(o *Options) { o.Phone = ph })
+	tu.tray.dnd.Action()
+	if !tu.cfg.SIP.DoNotDisturb || !tu.tray.dnd.Checked {
+		t.Fatal("do not disturb not switched on from the tray")
+	}
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: PhoneCall{ID: "c7", Incoming: true, State: CallRinging, RemoteNumber: "0912345678"}})
+	tu.waitPhone(t, ph, "decline c7")
+	if tu.message.Text != "Declined a call from 0912 345 678 (do not disturb)." {
+		t.Errorf("message %q", tu.message.Text)
+	}
+	// a monitoring call still rings
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: PhoneCall{ID: "c8", Incoming: true, State: CallRinging, Monitoring: true, Label: "Listening: agent 1001 with 0912 345 678"}})
+	if !tu.panel.ring.Visible() {
+		t.Fatal("do not disturb hid a monitoring call")
+	}
+}
+
+func TestDialPad(t *testing.T) {
+	ph := newFakePhone()
+	tu := newTestUI(t, 5, func(o *Options) { o.Phone = ph })
+	for _, d := range "0912" {
+		tu.panel.digit(string(d))
+	}
+	if tu.panel.dialEntry.Text != "0912" {
+		t.Fatalf("dial entry %q", tu.panel.dialEntry.Text)
+	}
+	tu.tap(tu.panel.dialBtn)
+	tu.waitPhone(t, ph, "dial 0912")
+	// during a call the keys send DTMF
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: PhoneCall{ID: "c9", State: CallActive, RemoteNumber: "0912", Answered: time.Now()}})
+	tu.panel.digit("#")
+	tu.waitPhone(t, ph, "dtmf c9 #")
+}
+
+func TestNotificationsOnFeedAndRegistration(t *testing.T) {
+	ph := newFakePhone()
+	tu := newTestUI(t, 5, func(o *Options) { o.Phone = ph })
+	lost := monitor.Feed{State: monitor.FeedLost, Err: monitor.ErrUnreachable}
+	test.AssertNotificationSent(t, fyne.NewNotification("PBX feed lost",
+		"test: The PBX cannot be reached. Check the address and the network. Earshot keeps trying to reconnect."), func() {
+		tu.board.Apply(monitor.Event{Kind: monitor.EventFeed, Feed: lost})
+		tu.refreshNow()
+	})
+	if tu.tray.state != trayProblem {
+		t.Errorf("tray state %v with the feed lost", tu.tray.state)
+	}
+	test.AssertNotificationSent(t, fyne.NewNotification("PBX feed restored",
+		"test is connected again; the call list is up to date."), func() {
+		tu.board.Apply(monitor.Event{Kind: monitor.EventFeed, Feed: monitor.Feed{State: monitor.FeedConnecting}})
+		tu.refreshNow()
+		tu.board.Apply(monitor.Event{Kind: monitor.EventFeed, Feed: monitor.Feed{State: monitor.FeedConnected}})
+		tu.refreshNow()
+	})
+	test.AssertNotificationSent(t, fyne.NewNotification("Softphone registration failed", "2001@127.0.0.1: wrong password"), func() {
+		tu.onPhoneEvent(PhoneEvent{Kind: PhoneRegistration, Registration: Registration{State: RegFailed, Account: "2001@127.0.0.1", Reason: "wrong password"}})
+	})
+	if tu.tray.state != trayProblem || tu.panel.regText.Text != "2001@127.0.0.1: registration failed. wrong password" {
+		t.Errorf("tray %v, panel %q", tu.tray.state, tu.panel.regText.Text)
+	}
+}
+
+func TestLongWaitNotification(t *testing.T) {
+	tu := newTestUI(t, 6)
+	// The board's calls have waited long already; the notifier fired once per queue.
+	n := len(tu.notify.sent)
+	if n == 0 {
+		t.Fatal("no long-wait notification for queues waiting over a minute")
+	}
+	tu.clk.Add(time.Second)
+	tu.refreshNow()
+	if len(tu.notify.sent) != n {
+		t.Fatal("the long-wait notification repeats every tick")
+	}
+	if got := tu.notify.sent[0]; got.Title != "Long wait in a queue" {
+		t.Errorf("notification %q: %q", got.Title, got.Content)
+	}
+}
