@@ -526,3 +526,22 @@ func TestSimClock(t *testing.T) {
 		t.Fatal("wall clock is off")
 	}
 }
+
+func TestQuietQueueLineStaysBounded(t *testing.T) {
+	// agents in two queues, one of which almost never gets a call: the quiet queue's
+	// line of free agents must not grow with every call the busy queue gives them
+	var agents []AgentSpec
+	for i := range 6 {
+		agents = append(agents, AgentSpec{ID: strconv.Itoa(501 + i), Queues: []string{"Bận", "Vắng"}})
+	}
+	d := newTestDriver(Config{Seed: 8, Calls: 5, OutboundShare: -1, Agents: agents,
+		Queues: []Queue{{Name: "Bận", Share: 1}, {Name: "Vắng", Share: 1e-9}}})
+	d.Advance(6 * time.Hour)
+	quiet := d.sim.queues[1]
+	if n := len(quiet.avail) - quiet.head; n > 2*quiet.members+65 {
+		t.Fatalf("quiet queue holds %d free-agent entries for %d members", n, quiet.members)
+	}
+	if d.Events() < 1000 {
+		t.Fatalf("only %d events in six hours", d.Events())
+	}
+}

@@ -114,6 +114,7 @@ type queue struct {
 	waiting  waitHeap
 	avail    []availEntry
 	head     int
+	members  int
 }
 
 type availEntry struct {
@@ -397,6 +398,7 @@ func (s *sim) addAgent(spec AgentSpec) {
 			s.log.Warn("demo: agent's queue does not exist; membership ignored", "agent", spec.ID, "queue", qn)
 			continue
 		}
+		found.members++
 		a.queues = append(a.queues, found)
 		a.queueNames = append(a.queueNames, found.name)
 	}
@@ -621,6 +623,19 @@ func (q *queue) pushAgent(a *agent) {
 		n := copy(q.avail, q.avail[q.head:])
 		clear(q.avail[n:])
 		q.avail = q.avail[:n]
+		q.head = 0
+	}
+	if len(q.avail)-q.head > 2*q.members+64 {
+		// agents of several queues leave stale entries in the queues that did not ring
+		// them; drop those so a quiet queue's line cannot grow without bound
+		live := q.avail[:0]
+		for _, e := range q.avail[q.head:] {
+			if e.a.state == monitor.AgentAvailable && e.a.stamp == e.stamp {
+				live = append(live, e)
+			}
+		}
+		clear(q.avail[len(live):])
+		q.avail = live
 		q.head = 0
 	}
 	q.avail = append(q.avail, availEntry{a: a, stamp: a.stamp})
