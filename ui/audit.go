@@ -97,8 +97,15 @@ func (l *AuditLog) Append(e AuditEntry) error {
 	}
 	b = append(b, '\n')
 	l.mu.Lock()
-	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err == nil {
+		// a line cut short (a crash mid-write, an edit) must not swallow this entry
+		if fi, serr := f.Stat(); serr == nil && fi.Size() > 0 {
+			last := make([]byte, 1)
+			if _, rerr := f.ReadAt(last, fi.Size()-1); rerr == nil && last[0] != '\n' {
+				b = append([]byte{'\n'}, b...)
+			}
+		}
 		_, err = f.Write(b)
 		if cerr := f.Close(); err == nil {
 			err = cerr
