@@ -1,0 +1,202 @@
+package phone
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestAutoAnswerPolicy(t *testing.T) {
+	pp := startPBXPhone(t, nil)
+	ring := 0
+	pp.audio.SetPlaybackTap(func(stream string, pcm []int16, rate int) {
+		if stream == "ring" {
+			ring++
+		}
+	})
+	hints := map[string]string{
+		"Call-Info":   "Call-Info: <sip:127.0.0.1>;answer-after=0",
+		"Alert-Info":  "Alert-Info: <http://127.0.0.1>;info=alert-autoanswer",
+		"Answer-Mode": "Answer-Mode: Auto",
+	}
+	lastCall := func() Event {
+		evs := pp.events.all()
+		for i := len(evs) - 1; i >= 0; i-- {
+			if evs[i].Kind == EventIncomingCall {
+				return evs[i]
+			}
+		}
+		t.Fatal("no incoming call")
+		return Event{}
+	}
+	seen := 0
+	nextIncoming := func() Event {
+		t.Helper()
+		seen++
+		want := seen
+		pp.events.waitFor(t, 10*time.Second, "incoming call", func(e Event) bool {
+			return e.Kind == EventIncomingCall && pp.events.count(func(e Event) bool { return e.Kind == EventIncomingCall }) >= want
+		})
+		return lastCall()
+	}
+
+	// Hints are ignored unless the user enabled them: the call rings.
+	for name, h := range hints {
+		sp := pp.call(t, "127.0.0.1", uacParams{Mode: "refuse", Code: 603, Headers: []string{h}}, nil)
+		e := nextIncoming()
+		if e.CallInfo.AutoAnswer || e.CallInfo.AutoAnswerHint == "" {
+			t.Errorf("%s with hints off: AutoAnswer %v, hint %q; want ringing with the hint noted", name, e.CallInfo.AutoAnswer, e.CallInfo.AutoAnswerHint)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if e.Call.State() != CallRinging {
+			t.Errorf("%s with hints off: call is %s, want ringing", name, e.Call.State())
+		}
+		if err := e.Call.Decline(DeclineRejected); err != nil {
+			t.Fatal(err)
+		}
+		if code := sp.wait(10 * time.Second); code != 0 {
+			t.Errorf("%s: caller exit %d", name, code)
+		}
+	}
+
+	// Enabled: each hint answers at once, without ringing.
+	pp.SetAutoAnswerHints(true)
+	for name, h := range hints {
+		before := ring
+		sp := pp.call(t, "127.0.0.1", uacParams{Mode: "answer", HoldMS: 300, Headers: []string{h}}, nil)
+		e := nextIncoming()
+		if !e.CallInfo.AutoAnswer || e.CallInfo.Monitoring {
+			t.Errorf("%s with hints on: AutoAnswer %v Monitoring %v", name, e.CallInfo.AutoAnswer, e.CallInfo.Monitoring)
+		}
+		waitCallState(t, pp.runningPhone, e.Call, CallActive)
+		if code := sp.wait(10 * time.Second); code != 0 {
+			t.Errorf("%s: caller exit %d (not answered?)", name, code)
+		}
+		if len(sp.received(`^SIP/2.0 180`)) != 0 {
+			t.Errorf("%s: an auto-answered call sent 180 Ringing", name)
+		}
+		if ring != before {
+			t.Errorf("%s: the ringtone played for an auto-answered call", name)
+		}
+	}
+	pp.SetAutoAnswerHints(false)
+
+	// A monitoring call Earshot asked for is answered even with hints off.
+	cancel := pp.ExpectMonitoringCall(MonitorExpectation{Label: "Listen: 1001"})
+	sp := pp.call(t, "127.0.0.1", uacParams{Mode: "answer", HoldMS: 300}, nil)
+	e := nextIncoming()
+	if !e.CallInfo.Monitoring || !e.CallInfo.AutoAnswer || e.CallInfo.MonitorLabel != "Listen: 1001" {
+		t.Errorf("expected monitoring call: %+v", e.CallInfo)
+	}
+	waitCallState(t, pp.runningPhone, e.Call, CallActive)
+	if code := sp.wait(10 * time.Second); code != 0 {
+		t.Errorf("monitoring call: caller exit %d", code)
+	}
+	cancel()
+
+	// An expectation is used once, and only within its window.
+	pp.ExpectMonitoringCall(MonitorExpectation{Label: "late", Within: 200 * time.Millisecond})
+	time.Sleep(400 * time.Millisecond)
+	sp = pp.call(t, "127.0.0.1", uacParams{Mode: "refuse", Code: 486}, nil)
+	e = nextIncoming()
+	if e.CallInfo.Monitoring || e.CallInfo.AutoAnswer {
+		t.Errorf("a call after the window closed was auto-answered: %+v", e.CallInfo)
+	}
+	if err := e.Call.Decline(DeclineBusy); err != nil {
+		t.Fatal(err)
+	}
+	sp.wait(10 * time.Second)
+
+	// With a token, only the INVITE that carries it is the monitoring call.
+	pp.ExpectMonitoringCall(MonitorExpectation{Label: "Whisper: 1002", Token: "tok-42"})
+	sp = pp.call(t, "127.0.0.1", uacParams{Mode: "refuse", Code: 603, Headers: []string{"X-Earshot-Token: other"}}, nil)
+	e = nextIncoming()
+	if e.CallInfo.Monitoring {
+		t.Error("an INVITE with the wrong token was taken as the monitoring call")
+	}
+	if err := e.Call.Decline(DeclineRejected); err != nil {
+		t.Fatal(err)
+	}
+	sp.wait(10 * time.Second)
+	sp = pp.call(t, "127.0.0.1", uacParams{Mode: "answer", HoldMS: 300, Headers: []string{"X-Earshot-Token: tok-42"}}, nil)
+	e = nextIncoming()
+	if !e.CallInfo.Monitoring || e.CallInfo.MonitorLabel != "Whisper: 1002" {
+		t.Errorf("the INVITE with the token is not the monitoring call: %+v", e.CallInfo)
+	}
+	if code := sp.wait(10 * time.Second); code != 0 {
+		t.Errorf("token call: caller exit %d", code)
+	}
+}
+
+func TestIncomingDTMFIsAnEventNotSound(t *testing.T) {
+	pp := startPBXPhone(t, nil)
+	var starts []time.Duration
+	sp := pp.call(t, "127.0.0.1", uacParams{Mode: "answer", Pcap: "dtmf.pcap", HoldMS: 2700}, func(dir string) {
+		starts = writeTonePcap(t, filepath.Join(dir, "dtmf.pcap"), pcapRTP{SSRC: 99, Segments: []pcapSegment{
+			{Dur: time.Second, Freq: 1000, Amp: 0.5},
+			{Dur: 400 * time.Millisecond, Event: true, Digit: 5},
+			{Dur: time.Second, Freq: 1000, Amp: 0.5},
+		}})
+	})
+	e := incomingEvent(t, pp.runningPhone)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.Call.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d := pp.events.waitFor(t, 5*time.Second, "the DTMF event", func(e Event) bool { return e.Kind == EventDTMF })
+	if d.Digit != '5' || d.Call != e.Call {
+		t.Errorf("DTMF event %q on %v, want '5' on the call", d.Digit, d.Call)
+	}
+	waitCallState(t, pp.runningPhone, e.Call, CallEnded)
+	if code := sp.wait(10 * time.Second); code != 0 {
+		t.Errorf("caller exit %d", code)
+	}
+	if n := pp.events.count(func(e Event) bool { return e.Kind == EventDTMF }); n != 1 {
+		t.Errorf("%d DTMF events for one digit, want 1", n)
+	}
+	// While the digit lasts, the headset gets silence (after the concealment of
+	// the last audio fades), not the event payloads decoded as audio.
+	bs := pp.tap.blocks(1000)
+	first := -1
+	for i, b := range bs {
+		if b.tone {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		t.Fatal("no tone at the headset")
+	}
+	t0 := bs[first].at
+	evFrom := t0.Add(starts[1] + 120*time.Millisecond)
+	evTo := t0.Add(starts[2] - 80*time.Millisecond)
+	peak, n := 0, 0
+	for _, b := range bs {
+		if !b.at.Before(evFrom) && b.at.Before(evTo) {
+			peak = max(peak, b.peak)
+			n++
+		}
+	}
+	if n < 6 {
+		t.Fatalf("only %d blocks inside the event window", n)
+	}
+	if peak > 300 {
+		t.Errorf("the headset played sound (peak %d) while only telephone-events arrived", peak)
+	}
+	// Event payloads decoded as µ-law would be loud clicks (|sample| > 20000,
+	// louder than the tone) at the start of the digit, while concealment fades.
+	click := 0
+	for _, b := range bs {
+		if !b.at.Before(t0.Add(starts[1]-40*time.Millisecond)) && b.at.Before(evTo) {
+			click = max(click, b.peak)
+		}
+	}
+	if click > 20000 {
+		t.Errorf("a click of %d at the start of the digit: telephone-event payloads were played as audio", click)
+	}
+	if frac, _, _ := toneWindow(bs, t0.Add(starts[2]+100*time.Millisecond), t0.Add(starts[2]+900*time.Millisecond)); frac < 0.95 {
+		t.Errorf("the tone after the digit is in %.0f%% of blocks", 100*frac)
+	}
+}
