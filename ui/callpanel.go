@@ -448,8 +448,12 @@ func (p *callPanel) doDial() {
 		return
 	}
 	p.sent.SetText("")
-	p.phoneDo("dial", func(ctx context.Context) error {
-		_, err := p.u.o.Phone.Dial(ctx, target)
-		return err
+	ph := p.u.o.Phone
+	// no timeout: the call rings as long as the far end lets it; Hang up cancels it
+	p.u.spawn(func() {
+		if _, err := ph.Dial(p.u.ctx, target); err != nil {
+			p.u.log.Info("softphone dial", "target", target, "err", err)
+			fyne.Do(func() { p.u.setMessage(trf("phone.error", "Detail", err.Error())) })
+		}
 	})
 }

@@ -331,9 +331,9 @@ func (f *settingsForm) formConfig() (config.Config, error) {
 	if (c.SIP.Server == "") != (c.SIP.User == "") {
 		return c, errors.New(tr("settings.err.sip_required"))
 	}
-	c.Audio.Input = f.deviceID(f.audioIn.Selected, c.Audio.Input)
-	c.Audio.Output = f.deviceID(f.audioOut.Selected, c.Audio.Output)
-	c.Audio.Ring = f.deviceID(f.audioRing.Selected, c.Audio.Ring)
+	c.Audio.Input = f.deviceID(f.audioIn.Selected, c.Audio.Input, true)
+	c.Audio.Output = f.deviceID(f.audioOut.Selected, c.Audio.Output, false)
+	c.Audio.Ring = f.deviceID(f.audioRing.Selected, c.Audio.Ring, false)
 	c.Supervisor = strings.TrimSpace(f.supervisor.Text)
 	if c.Supervisor == "" {
 		return c, errors.New(tr("settings.err.supervisor"))
@@ -510,26 +510,26 @@ func (f *settingsForm) loadDevices() {
 	f.audioIn.SetOptions(ins)
 	f.audioOut.SetOptions(outs)
 	f.audioRing.SetOptions(outs)
-	f.audioIn.SetSelected(f.deviceName(c.Input, def))
-	f.audioOut.SetSelected(f.deviceName(c.Output, def))
-	f.audioRing.SetSelected(f.deviceName(c.Ring, def))
+	f.audioIn.SetSelected(f.deviceName(c.Input, def, true))
+	f.audioOut.SetSelected(f.deviceName(c.Output, def, false))
+	f.audioRing.SetSelected(f.deviceName(c.Ring, def, false))
 }
 
-func (f *settingsForm) deviceName(id, def string) string {
+func (f *settingsForm) deviceName(id, def string, input bool) string {
 	for _, d := range f.devices {
-		if id != "" && (d.ID == id || d.Name == id) {
+		if d.Input == input && id != "" && (d.ID == id || d.Name == id) {
 			return d.Name
 		}
 	}
 	return def
 }
 
-func (f *settingsForm) deviceID(name, current string) string {
+func (f *settingsForm) deviceID(name, current string, input bool) string {
 	if name == "" {
 		return current
 	}
 	for _, d := range f.devices {
-		if d.Name == name {
+		if d.Input == input && d.Name == name {
 			return d.ID
 		}
 	}
@@ -541,7 +541,7 @@ func (f *settingsForm) playTone() {
 	if a == nil {
 		return
 	}
-	out := f.deviceID(f.audioOut.Selected, f.u.cfg.Audio.Output)
+	out := f.deviceID(f.audioOut.Selected, f.u.cfg.Audio.Output, false)
 	f.toneBtn.Disable()
 	f.u.spawn(func() {
 		ctx, cancel := context.WithTimeout(f.u.ctx, 10*time.Second)
@@ -567,7 +567,7 @@ func (f *settingsForm) toggleMeter() {
 	if a == nil {
 		return
 	}
-	in := f.deviceID(f.audioIn.Selected, f.u.cfg.Audio.Input)
+	in := f.deviceID(f.audioIn.Selected, f.u.cfg.Audio.Input, true)
 	ctx, cancel := context.WithCancel(f.u.ctx)
 	f.meterStop = cancel
 	f.meterBtn.SetText(tr("settings.audio.stop_mic"))

@@ -8,12 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
+	"github.com/earshot-app/earshot/audio"
 	"github.com/earshot-app/earshot/config"
 	"github.com/earshot-app/earshot/monitor"
+	"github.com/earshot-app/earshot/phone"
 	"github.com/earshot-app/earshot/ui"
 )
 
@@ -45,9 +48,18 @@ func runApp(ctx context.Context, cfg config.Config, _ *commonFlags) error {
 		audit = nil
 	}
 
+	actx := openAudio(cfg, log)
+	if actx != nil {
+		defer actx.Close()
+	}
+	sp, err := startSoftphone(ctx, cfg, actx, log)
+	if err != nil {
+		log.Error("softphone not started", "err", err)
+	}
+
 	a := app.NewWithID(ui.AppID)
 	a.SetIcon(ui.AppIcon())
-	u := ui.New(ui.Options{
+	opts := ui.Options{
 		App:        a,
 		Driver:     drv,
 		Board:      board,
@@ -56,9 +68,19 @@ func runApp(ctx context.Context, cfg config.Config, _ *commonFlags) error {
 		TestPBX: func(ctx context.Context, c config.Config, secret string) error {
 			return testPBXLogin(ctx, c, secret, log)
 		},
+		TestSIP: func(ctx context.Context, c config.Config, password string) error {
+			return testSIPRegister(ctx, c, password, log)
+		},
 		Audit:  audit,
 		Logger: log,
-	})
+	}
+	if sp != nil {
+		opts.Phone = sp
+	}
+	if actx != nil {
+		opts.Audio = ui.NewAudioAdapter(actx)
+	}
+	u := ui.New(opts)
 	u.Start(ctx)
 	go func() {
 		<-ctx.Done()
@@ -66,6 +88,111 @@ func runApp(ctx context.Context, cfg config.Config, _ *commonFlags) error {
 	}()
 	u.Window().ShowAndRun()
 	return nil
+}
+
+// openAudio opens the sound system the settings name (the null backend when there is
+// no sound card), or returns nil when none can be opened.
+func openAudio(cfg config.Config, log *slog.Logger) *audio.Context {
+	b, err := audio.ParseBackend(cfg.Audio.Backend)
+	if err != nil {
+		log.Warn("audio backend", "err", err)
+		b = audio.BackendAuto
+	}
+	c, err := audio.NewContext(b)
+	if err == nil {
+		return c
+	}
+	log.Warn("no sound system; calls will have no local audio", "backend", b.String(), "err", err)
+	if b != audio.BackendNull {
+		if c, err := audio.NewContext(audio.BackendNull); err == nil {
+			return c
+		}
+	}
+	return nil
+}
+
+// sipAccount is the softphone account of the settings, with its password.
+func sipAccount(cfg config.Config, password string) phone.Account {
+	return phone.Account{
+		Server:        cfg.SIP.Server,
+		User:          cfg.SIP.User,
+		AuthUser:      cfg.SIP.AuthUser,
+		DisplayName:   cfg.SIP.DisplayName,
+		Password:      password,
+		Transport:     phone.Transport(cfg.SIP.Transport),
+		SRTP:          phone.SRTPMode(cfg.SIP.SRTP),
+		Expiry:        time.Duration(cfg.SIP.Expiry),
+		OutboundProxy: cfg.SIP.OutboundProxy,
+		CAFile:        cfg.SIP.CAFile,
+	}
+}
+
+// startSoftphone starts the SIP softphone when the settings have an account; it
+// returns nil (and no error) when they have none.
+func startSoftphone(ctx context.Context, cfg config.Config, actx *audio.Context, log *slog.Logger) (ui.Softphone, error) {
+	if cfg.SIP.Server == "" || cfg.SIP.User == "" {
+		return nil, nil
+	}
+	pw, err := cfg.SIPPassword()
+	if err != nil {
+		log.Warn("no SIP password in the OS keyring; registering without one", "err", err)
+	}
+	acc := sipAccount(cfg, pw)
+	p, err := phone.New(phone.Config{
+		Account:         acc,
+		AutoAnswerHints: cfg.SIP.AutoAnswerHints,
+		Media:           phone.MediaConfig{Audio: actx, Output: cfg.Audio.Output, Input: cfg.Audio.Input, Ring: cfg.Audio.Ring},
+		Logger:          log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the softphone: %w", err)
+	}
+	go func() {
+		if err := p.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("softphone stopped", "err", err)
+		}
+	}()
+	return ui.NewPhoneAdapter(p, acc.User+"@"+acc.Server), nil
+}
+
+// testSIPRegister registers the account of cfg once with a phone of its own and
+// reports the outcome: nil once registered, else the PBX's reason.
+func testSIPRegister(ctx context.Context, cfg config.Config, password string, log *slog.Logger) error {
+	p, err := phone.New(phone.Config{Account: sipAccount(cfg, password), Logger: log})
+	if err != nil {
+		return err
+	}
+	events, stop := p.Subscribe()
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = p.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return errors.New("the softphone stopped")
+			}
+			if ev.Kind != phone.EventRegistration {
+				continue
+			}
+			switch ev.Registration.State {
+			case phone.RegRegistered:
+				return nil
+			case phone.RegFailed, phone.RegRetrying:
+				return errors.New(ev.Registration.Reason)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("no answer from %s", cfg.SIP.Server)
+		}
+	}
 }
 
 // saveSettings writes the settings edited in the window. The demo's size and seed are

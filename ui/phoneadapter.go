@@ -1,0 +1,313 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/earshot-app/earshot/audio"
+	"github.com/earshot-app/earshot/phone"
+)
+
+// PhoneAdapter makes a *phone.Phone a Softphone: it converts the phone's events and
+// call snapshots, finds calls by ID for the controls, and keeps the monitoring labels
+// of calls the supervisor asked for without auto-answer.
+type PhoneAdapter struct {
+	p       *phone.Phone
+	account string
+	window  time.Duration
+
+	mu      sync.Mutex
+	calls   map[string]*phone.Call
+	pending []pendingLabel    // monitoring calls to be answered by hand
+	labels  map[string]string // call ID → label, for calls matched to pending
+	volume  float64
+}
+
+type pendingLabel struct {
+	label    string
+	deadline time.Time
+}
+
+// NewPhoneAdapter wraps p; account is how the account is shown ("2001@127.0.0.1").
+func NewPhoneAdapter(p *phone.Phone, account string) *PhoneAdapter {
+	return &PhoneAdapter{p: p, account: account, window: phone.DefaultMonitorWindow,
+		calls: make(map[string]*phone.Call), labels: make(map[string]string), volume: 1}
+}
+
+// Subscribe implements Softphone: the phone's events, converted, in order.
+func (a *PhoneAdapter) Subscribe() (<-chan PhoneEvent, func()) {
+	in, cancel := a.p.Subscribe()
+	out := make(chan PhoneEvent, 16)
+	go func() {
+		defer close(out)
+		for ev := range in {
+			pe, ok := a.convert(ev)
+			if ok {
+				out <- pe
+			}
+		}
+	}()
+	return out, cancel
+}
+
+func (a *PhoneAdapter) convert(ev phone.Event) (PhoneEvent, bool) {
+	switch ev.Kind {
+	case phone.EventRegistration:
+		return PhoneEvent{Kind: PhoneRegistration, Registration: a.registration(ev.Registration)}, true
+	case phone.EventIncomingCall, phone.EventCallState:
+		if ev.Call == nil {
+			return PhoneEvent{}, false
+		}
+		a.mu.Lock()
+		a.calls[ev.CallInfo.ID] = ev.Call
+		if ev.Kind == phone.EventIncomingCall && !ev.CallInfo.Monitoring {
+			a.matchPendingLocked(ev.CallInfo.ID)
+		}
+		if ev.CallInfo.State == phone.CallEnded {
+			delete(a.calls, ev.CallInfo.ID)
+		}
+		a.mu.Unlock()
+		c := a.callOf(ev.CallInfo)
+		if ev.CallInfo.State == phone.CallEnded {
+			a.mu.Lock()
+			delete(a.labels, ev.CallInfo.ID)
+			a.mu.Unlock()
+		}
+		if ev.CallInfo.State == phone.CallActive {
+			a.mu.Lock()
+			v := a.volume
+			a.mu.Unlock()
+			if v != 1 {
+				ev.Call.SetVolume(v)
+			}
+		}
+		return PhoneEvent{Kind: PhoneCallChanged, Call: c}, true
+	}
+	return PhoneEvent{}, false
+}
+
+// matchPendingLocked flags an incoming call as the monitoring call the supervisor
+// asked for, when one is expected.
+func (a *PhoneAdapter) matchPendingLocked(id string) {
+	now := time.Now()
+	for len(a.pending) > 0 {
+		p := a.pending[0]
+		a.pending = a.pending[1:]
+		if now.Before(p.deadline) {
+			a.labels[id] = p.label
+			return
+		}
+	}
+}
+
+func (a *PhoneAdapter) registration(r phone.Registration) Registration {
+	out := Registration{Account: a.account, Reason: r.Reason}
+	switch r.State {
+	case phone.RegRegistering:
+		out.State = RegRegistering
+	case phone.RegRegistered:
+		out.State = RegRegistered
+	case phone.RegFailed, phone.RegRetrying:
+		out.State = RegFailed
+	default:
+		out.State = RegOff
+	}
+	return out
+}
+
+func (a *PhoneAdapter) callOf(ci phone.CallInfo) PhoneCall {
+	c := PhoneCall{ID: ci.ID, Incoming: ci.Direction == phone.Incoming, RemoteName: ci.RemoteName,
+		RemoteNumber: ci.RemoteNumber, Monitoring: ci.Monitoring, Label: ci.MonitorLabel, Muted: ci.Muted,
+		Held: ci.Held, Created: ci.Created, Answered: ci.Answered, EndReason: ci.EndReason}
+	switch ci.State {
+	case phone.CallRinging:
+		c.State = CallRinging
+	case phone.CallDialing, phone.CallAlerting:
+		c.State = CallDialing
+	case phone.CallActive:
+		c.State = CallActive
+	case phone.CallHeld:
+		c.State = CallHeld
+	default:
+		c.State = CallEnded
+	}
+	if !c.Monitoring {
+		a.mu.Lock()
+		if l, ok := a.labels[ci.ID]; ok {
+			c.Monitoring, c.Label = true, l
+		}
+		a.mu.Unlock()
+	}
+	return c
+}
+
+// Registration implements Softphone.
+func (a *PhoneAdapter) Registration() Registration { return a.registration(a.p.State()) }
+
+// Calls implements Softphone.
+func (a *PhoneAdapter) Calls() []PhoneCall {
+	var out []PhoneCall
+	for _, c := range a.p.Calls() {
+		out = append(out, a.callOf(c.Info()))
+	}
+	return out
+}
+
+// ExpectMonitoringCall implements Softphone. With autoAnswer the phone answers the
+// PBX's call by itself; without, the next incoming call within the monitoring window
+// rings as a monitoring call with the label.
+func (a *PhoneAdapter) ExpectMonitoringCall(label string, autoAnswer bool) {
+	if autoAnswer {
+		a.p.ExpectMonitoringCall(phone.MonitorExpectation{Label: label})
+		return
+	}
+	a.mu.Lock()
+	a.pending = append(a.pending, pendingLabel{label: label, deadline: time.Now().Add(a.window)})
+	a.mu.Unlock()
+}
+
+var errNoCall = errors.New("no such call on the softphone")
+
+func (a *PhoneAdapter) call(id string) (*phone.Call, error) {
+	a.mu.Lock()
+	c := a.calls[id]
+	a.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	for _, c := range a.p.Calls() {
+		if c.ID() == id {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("call %s: %w", id, errNoCall)
+}
+
+// Answer implements Softphone.
+func (a *PhoneAdapter) Answer(ctx context.Context, id string) error {
+	c, err := a.call(id)
+	if err != nil {
+		return err
+	}
+	return c.Answer(ctx)
+}
+
+// Decline implements Softphone.
+func (a *PhoneAdapter) Decline(id string) error {
+	c, err := a.call(id)
+	if err != nil {
+		return err
+	}
+	return c.Decline(phone.DeclineRejected)
+}
+
+// Hangup implements Softphone.
+func (a *PhoneAdapter) Hangup(ctx context.Context, id string) error {
+	c, err := a.call(id)
+	if err != nil {
+		return err
+	}
+	return c.Hangup(ctx)
+}
+
+// SetMuted implements Softphone.
+func (a *PhoneAdapter) SetMuted(id string, on bool) error {
+	c, err := a.call(id)
+	if err != nil {
+		return err
+	}
+	c.SetMuted(on)
+	return nil
+}
+
+// SetHeld implements Softphone.
+func (a *PhoneAdapter) SetHeld(ctx context.Context, id string, on bool) error {
+	c, err := a.call(id)
+	if err != nil {
+		return err
+	}
+	if on {
+		return c.Hold(ctx)
+	}
+	return c.Resume(ctx)
+}
+
+// SendDTMF implements Softphone.
+func (a *PhoneAdapter) SendDTMF(id, digits string) error {
+	c, err := a.call(id)
+	if err != nil {
+		return err
+	}
+	return c.SendDTMF(digits)
+}
+
+// Dial implements Softphone; it returns when the far end answered (the call shows as
+// dialing meanwhile) and cancelling ctx cancels the call.
+func (a *PhoneAdapter) Dial(ctx context.Context, target string) (string, error) {
+	c, err := a.p.Dial(ctx, target)
+	if c == nil {
+		return "", err
+	}
+	return c.ID(), err
+}
+
+// SetVolume implements Softphone: the headset volume of current and later calls.
+func (a *PhoneAdapter) SetVolume(v float64) {
+	a.mu.Lock()
+	a.volume = v
+	a.mu.Unlock()
+	for _, c := range a.p.Calls() {
+		c.SetVolume(v)
+	}
+}
+
+// Levels implements Softphone: the microphone and headset levels of the active call.
+func (a *PhoneAdapter) Levels() (mic, speaker float64) {
+	for _, c := range a.p.Calls() {
+		if c.State() == phone.CallActive {
+			return audio.LevelUnit(c.InputLevel()), audio.LevelUnit(c.OutputLevel())
+		}
+	}
+	return 0, 0
+}
+
+// AudioAdapter makes an *audio.Context the settings dialog's AudioSettings.
+type AudioAdapter struct {
+	ctx *audio.Context
+}
+
+// NewAudioAdapter wraps an audio context.
+func NewAudioAdapter(c *audio.Context) *AudioAdapter { return &AudioAdapter{ctx: c} }
+
+// Devices implements AudioSettings.
+func (a *AudioAdapter) Devices() ([]AudioDevice, error) {
+	devs, err := a.ctx.Devices()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AudioDevice, 0, len(devs))
+	for _, d := range devs {
+		out = append(out, AudioDevice{ID: d.ID, Name: d.Name, Input: d.Kind == audio.Capture,
+			Output: d.Kind == audio.Playback, Default: d.Default})
+	}
+	return out, nil
+}
+
+// PlayTestTone implements AudioSettings: one second of tone.
+func (a *AudioAdapter) PlayTestTone(ctx context.Context, output string) error {
+	return a.ctx.PlayTestTone(ctx, output, time.Second)
+}
+
+// MicMeter implements AudioSettings.
+func (a *AudioAdapter) MicMeter(ctx context.Context, input string, level func(float64)) error {
+	stop, err := a.ctx.StartMeter(input, func(db float64) { level(audio.LevelUnit(db)) })
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	stop()
+	return nil
+}
