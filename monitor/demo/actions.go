@@ -112,7 +112,8 @@ func (d *Driver) monitorCall(ctx context.Context, c *call, a monitor.Action) err
 		s.stopMonitor(s.session)
 	}
 	s.session = c
-	if d.hook == nil {
+	hook := d.hook
+	if hook == nil {
 		c.mon = mode
 		c.monGen++
 		s.emit(monitor.Event{Kind: monitor.EventMonitorStarted, CallID: c.id, At: s.at(s.now), Mode: mode, Supervisor: s.supervisor})
@@ -127,7 +128,7 @@ func (d *Driver) monitorCall(ctx context.Context, c *call, a monitor.Action) err
 	req := d.requestLocked(c, a.Kind, mode)
 	d.mu.Unlock()
 
-	herr := d.hook(ctx, req)
+	herr := hook(ctx, req)
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -165,7 +166,7 @@ func (d *Driver) steal(ctx context.Context, c *call, a monitor.Action) error {
 		d.mu.Unlock()
 		return actionErr(a, monitor.ErrNotApplicable, "the supervisor's phone is already ringing for this call")
 	}
-	if d.hook != nil {
+	if hook := d.hook; hook != nil {
 		prev := c.mon
 		c.mon = monitor.MonitorPending
 		c.monGen++
@@ -174,7 +175,7 @@ func (d *Driver) steal(ctx context.Context, c *call, a monitor.Action) error {
 		req := d.requestLocked(c, a.Kind, monitor.MonitorNone)
 		d.mu.Unlock()
 
-		herr := d.hook(ctx, req)
+		herr := hook(ctx, req)
 
 		d.mu.Lock()
 		if c.ph == phEnded {

@@ -470,8 +470,19 @@ func TestOnMonitorHookRingsTheSupervisor(t *testing.T) {
 	}
 	r.check(t, "after failed rings")
 
-	// a steal that the supervisor answers
+	// a steal that the supervisor answers, with the hook connected after New as the
+	// app does once its softphone runs
+	r.d.SetOnMonitor(nil)
+	asked := len(h.requests)
+	plain := waitForCall(t, r.d, time.Minute, answeredInbound)
+	if err := r.d.Act(ctx, monitor.Action{Kind: monitor.ActListen, CallID: plain.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if row := r.row(t, plain.ID); row.Monitor != monitor.MonitorListen || len(h.requests) != asked {
+		t.Fatalf("without a hook: %+v, hook calls %d → %d", row, asked, len(h.requests))
+	}
 	h.fail = nil
+	r.d.SetOnMonitor(h.ring)
 	if _, ok := r.d.TruthCall(other.ID); !ok {
 		other = waitForCall(t, r.d, time.Minute, answeredInbound)
 	}

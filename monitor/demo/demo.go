@@ -156,12 +156,12 @@ type Driver struct {
 	log        *slog.Logger
 	clock      Clock
 	tick       time.Duration
-	hook       func(context.Context, MonitorRequest) error
 	supervisor string
 	seed       int64
 
-	mu  sync.Mutex
-	sim sim
+	mu   sync.Mutex
+	hook func(context.Context, MonitorRequest) error // guarded by mu
+	sim  sim
 
 	runMu   sync.Mutex
 	running bool
@@ -349,6 +349,15 @@ func (d *Driver) Agents(ctx context.Context) ([]monitor.Agent, error) {
 		return cmp.Compare(x.ID, y.ID)
 	})
 	return out, nil
+}
+
+// SetOnMonitor replaces Config.OnMonitor (nil removes it): the app builds the driver
+// before its softphone exists and connects the two afterwards. Actions already waiting
+// for the old hook finish with it.
+func (d *Driver) SetOnMonitor(f func(ctx context.Context, r MonitorRequest) error) {
+	d.mu.Lock()
+	d.hook = f
+	d.mu.Unlock()
 }
 
 // StopMonitor ends the supervisor's monitoring session on the call (for the SIP side:

@@ -89,15 +89,15 @@ type Session struct {
 
 func newSession(p *PBX, c Centre, r demo.MonitorRequest, m Mode) *Session {
 	s := &Session{
-		p:      p,
-		centre: c,
-		req:    r,
-		label:  CallerName(r),
-		hear:   newHearing(),
+		p:       p,
+		centre:  c,
+		req:     r,
+		label:   CallerName(r),
+		hear:    newHearing(),
 		poke:    make(chan struct{}, 1),
 		digitCh: make(chan rune, 32),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	s.ctx, s.stopCtx = context.WithCancel(p.ctx)
 	s.timing.Requested = time.Now()
