@@ -216,7 +216,13 @@ func (b *Board) apply(e *Event) bool {
 		c.Status = StatusAnswered
 		c.AnswerTime = at
 		c.StatusSince = at
-		c.Stolen = false
+		if c.Stolen {
+			// a stolen call transferred on: the supervisor is no longer the party
+			c.Stolen = false
+			if c.Monitor == MonitorNone {
+				c.Supervisor = ""
+			}
+		}
 		if e.Agent != "" {
 			c.LastAgent = e.Agent
 		}
@@ -383,7 +389,9 @@ func (b *Board) sync(calls []Call) {
 }
 
 // mergeKnown keeps what the board already knew about a call and the PBX cannot report
-// again in a resync (answer time, queue join time, monitoring).
+// again in a resync (answer time, queue join time, details learned from events). The
+// PBX's word wins for everything it reports, monitoring and steals included: a session
+// that ended while the feed was down must not come back.
 func mergeKnown(in *Call, old *Call) {
 	if in.AnswerTime.IsZero() && in.Status == StatusAnswered && old.Status == StatusAnswered {
 		in.AnswerTime = old.AnswerTime
@@ -415,13 +423,6 @@ func mergeKnown(in *Call, old *Call) {
 	}
 	if in.LastAgent == "" {
 		in.LastAgent = old.LastAgent
-	}
-	if in.Monitor == MonitorNone {
-		in.Monitor = old.Monitor
-		in.Supervisor = old.Supervisor
-	}
-	if !in.Stolen {
-		in.Stolen = old.Stolen
 	}
 }
 

@@ -292,8 +292,11 @@ func TestSyncDropsGhostsAddsMissingKeepsKnownTimes(t *testing.T) {
 		t.Fatalf("after sync: %+v", s.Calls)
 	}
 	k := s.Calls[0]
-	if !k.AnswerTime.Equal(at(3)) || k.TimeInStatus(s.At) != 17*time.Second || k.Monitor != MonitorListen || k.Hotline != "19006000" {
+	if !k.AnswerTime.Equal(at(3)) || k.TimeInStatus(s.At) != 17*time.Second || k.Hotline != "19006000" {
 		t.Fatalf("sync lost what the board knew: %+v", k)
+	}
+	if k.Monitor != MonitorNone || k.Supervisor != "" {
+		t.Fatalf("a monitoring session the PBX no longer reports survived the sync: %+v", k)
 	}
 	if n := s.Calls[1]; n.TimeInStatus(s.At) != 5*time.Second {
 		t.Fatalf("new call's time in status: %v", n.TimeInStatus(s.At))
@@ -301,6 +304,18 @@ func TestSyncDropsGhostsAddsMissingKeepsKnownTimes(t *testing.T) {
 	b.Apply(Event{Kind: EventAnswered, CallID: "gone", At: at(21), Agent: "Agent 1002"})
 	if b.Len() != 2 {
 		t.Fatal("late event for a call dropped by sync came back")
+	}
+}
+
+func TestTransferOfAStolenCallForgetsTheSupervisor(t *testing.T) {
+	b, _ := newTestBoard(at(0))
+	b.Apply(inboundStart("x", 0))
+	b.Apply(Event{Kind: EventAnswered, CallID: "x", At: at(3), Agent: "Agent 1001"})
+	b.Apply(Event{Kind: EventStolen, CallID: "x", At: at(5), Supervisor: "Lan"})
+	b.Apply(Event{Kind: EventAgentRinging, CallID: "x", At: at(8), Agent: "Agent 1003"})
+	b.Apply(Event{Kind: EventAnswered, CallID: "x", At: at(9), Agent: "Agent 1003"})
+	if c, _ := b.Get("x"); c.Stolen || c.Supervisor != "" || c.LastAgent != "Agent 1003" {
+		t.Fatalf("after transfer of a stolen call: %+v", c)
 	}
 }
 
