@@ -31,13 +31,22 @@ var actionShortcuts = map[monitor.ActionKind]*desktop.CustomShortcut{
 	monitor.ActHangup:   {KeyName: fyne.KeyH, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift},
 }
 
-var actionIcons = map[monitor.ActionKind]fyne.Resource{
-	monitor.ActListen:   theme.VolumeUpIcon(),
-	monitor.ActWhisper:  theme.MailReplyIcon(),
-	monitor.ActBarge:    theme.AccountIcon(),
-	monitor.ActSteal:    theme.DownloadIcon(),
-	monitor.ActTransfer: theme.MailForwardIcon(),
-	monitor.ActHangup:   theme.CancelIcon(),
+// actionIcon is the icon of an action's button and menu item (looked up when used, so
+// that the app's theme applies).
+func actionIcon(k monitor.ActionKind) fyne.Resource {
+	switch k {
+	case monitor.ActListen:
+		return theme.VolumeUpIcon()
+	case monitor.ActWhisper:
+		return theme.MailReplyIcon()
+	case monitor.ActBarge:
+		return theme.AccountIcon()
+	case monitor.ActSteal:
+		return theme.DownloadIcon()
+	case monitor.ActTransfer:
+		return theme.MailForwardIcon()
+	}
+	return theme.CancelIcon()
 }
 
 // shortcutText renders a shortcut the way the platform writes it ("Ctrl+Shift+S").
@@ -134,7 +143,7 @@ func newActionBar(run func(monitor.ActionKind)) *actionBar {
 		if k == monitor.ActTransfer {
 			label = tr("action.transfer_ellipsis")
 		}
-		btn := newTipButton(label, actionIcons[k], actionTip(k, ""), func() { run(k) })
+		btn := newTipButton(label, actionIcon(k), actionTip(k, ""), func() { run(k) })
 		if k == monitor.ActSteal || k == monitor.ActHangup {
 			btn.Importance = widget.DangerImportance
 		}
@@ -366,7 +375,7 @@ func (u *UI) actionMenu(c monitor.Call) *fyne.Menu {
 			label = tr("action.transfer_ellipsis")
 		}
 		it := fyne.NewMenuItem(label, func() { u.requestAction(k) })
-		it.Icon = actionIcons[k]
+		it.Icon = actionIcon(k)
 		it.Shortcut = actionShortcuts[k]
 		ok, _ := actionCheck(k, &c, perms, reg, u.cfg.Supervisor)
 		it.Disabled = !ok

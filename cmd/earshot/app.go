@@ -16,6 +16,8 @@ import (
 	"github.com/earshot-app/earshot/audio"
 	"github.com/earshot-app/earshot/config"
 	"github.com/earshot-app/earshot/monitor"
+	"github.com/earshot-app/earshot/monitor/demo"
+	"github.com/earshot-app/earshot/monitor/demo/demosip"
 	"github.com/earshot-app/earshot/phone"
 	"github.com/earshot-app/earshot/ui"
 )
@@ -52,7 +54,24 @@ func runApp(ctx context.Context, cfg config.Config, _ *commonFlags) error {
 	if actx != nil {
 		defer actx.Close()
 	}
-	sp, err := startSoftphone(ctx, cfg, actx, log)
+	sipCfg := cfg
+	if d, ok := drv.(*demo.Driver); ok {
+		// The demo's SIP side rings the softphone for listen, whisper, barge and steal.
+		pbx, err := demosip.Start(ctx, demosip.Config{Logger: log})
+		if err != nil {
+			log.Warn("demo PBX not started; monitoring actions connect without a call", "err", err)
+		} else {
+			defer pbx.Close()
+			d.SetOnMonitor(pbx.OnMonitor)
+			pbx.Attach(d)
+			if cfg.SIP.Server == "" {
+				// no account of its own: the softphone registers with the demo PBX
+				sipCfg.SIP = config.SIP{Server: pbx.Addr(), User: "2001", DisplayName: cfg.Supervisor,
+					Transport: "udp", SRTP: "off", DoNotDisturb: cfg.SIP.DoNotDisturb}
+			}
+		}
+	}
+	sp, err := startSoftphone(ctx, sipCfg, sipCfg.SIP.Server != cfg.SIP.Server, actx, log)
 	if err != nil {
 		log.Error("softphone not started", "err", err)
 	}
@@ -128,14 +147,18 @@ func sipAccount(cfg config.Config, password string) phone.Account {
 }
 
 // startSoftphone starts the SIP softphone when the settings have an account; it
-// returns nil (and no error) when they have none.
-func startSoftphone(ctx context.Context, cfg config.Config, actx *audio.Context, log *slog.Logger) (ui.Softphone, error) {
+// returns nil (and no error) when they have none. The demo PBX's account has no
+// password.
+func startSoftphone(ctx context.Context, cfg config.Config, demoAccount bool, actx *audio.Context, log *slog.Logger) (ui.Softphone, error) {
 	if cfg.SIP.Server == "" || cfg.SIP.User == "" {
 		return nil, nil
 	}
-	pw, err := cfg.SIPPassword()
-	if err != nil {
-		log.Warn("no SIP password in the OS keyring; registering without one", "err", err)
+	pw := ""
+	if !demoAccount {
+		var err error
+		if pw, err = cfg.SIPPassword(); err != nil {
+			log.Warn("no SIP password in the OS keyring; registering without one", "err", err)
+		}
 	}
 	acc := sipAccount(cfg, pw)
 	p, err := phone.New(phone.Config{
