@@ -218,6 +218,9 @@ func (d *Driver) transferAction(a monitor.Action, ci callInfo) (*action, error) 
 	if !validToken(d.cfg.TransferContext) {
 		return nil, fail(monitor.ErrRejected, "the transfer context is not configured")
 	}
+	if ci.agent != nil && extensionOf(ci.agent.device) == a.Agent {
+		return nil, fail(monitor.ErrNotApplicable, "agent "+a.Agent+" already has the call")
+	}
 	d.mu.Lock()
 	var target *member
 	for _, mb := range d.mp.members {
@@ -236,9 +239,6 @@ func (d *Driver) transferAction(a monitor.Action, ci callInfo) (*action, error) 
 		case monitor.AgentBusy, monitor.AgentUnavailable, monitor.AgentRinging:
 			return nil, fail(monitor.ErrAgentUnavailable, "agent "+a.Agent+" is "+strings.ToLower(st.String()))
 		}
-	}
-	if ci.agent != nil && extensionOf(ci.agent.device) == a.Agent {
-		return nil, fail(monitor.ErrNotApplicable, "agent "+a.Agent+" already has the call")
 	}
 	if d.cfg.TransferMethod == TransferBlind && ci.agent != nil {
 		return newAction("BlindTransfer").add("Channel", ci.agent.name).

@@ -375,7 +375,7 @@ func (mp *mapper) newChannel(m *Message, at time.Time) {
 	linked := m.Get("Linkedid")
 	name := m.Get("Channel")
 	if len(uid) == 0 || len(linked) == 0 || len(name) == 0 {
-		mp.cfg.log.Debug("ami: Newchannel without Uniqueid/Linkedid/Channel skipped")
+		mp.malformed(m, "no Uniqueid, Linkedid or Channel")
 		return
 	}
 	if mp.chans[string(uid)] != nil {

@@ -44,6 +44,9 @@ func (mp *mapper) callOf(ch *channel) *call {
 func (mp *mapper) hangup(m *Message, at time.Time) {
 	ch, _ := mp.lookup(m, "")
 	if ch == nil {
+		if !m.Has("Uniqueid") {
+			mp.malformed(m, "no Uniqueid")
+		}
 		return
 	}
 	delete(mp.chans, ch.uid)
@@ -335,6 +338,10 @@ func (mp *mapper) varSet(m *Message, at time.Time) {
 func (mp *mapper) chanSpyStart(m *Message, at time.Time) {
 	spyerUID := string(m.Get("SpyerUniqueid"))
 	target := string(m.Get("SpyeeLinkedid"))
+	if spyerUID == "" || target == "" {
+		mp.malformed(m, "no SpyerUniqueid or SpyeeLinkedid")
+		return
+	}
 	spyer := mp.chans[spyerUID]
 	s := mp.spyUID[spyerUID]
 	if s == nil {
@@ -503,4 +510,9 @@ func (mp *mapper) memberRemoved(m *Message) {
 	if len(mb.queues) == 0 {
 		delete(mp.members, iface)
 	}
+}
+
+// malformed logs an event that lacks what its kind needs; it is skipped.
+func (mp *mapper) malformed(m *Message, why string) {
+	mp.cfg.log.Debug("ami: malformed event skipped", "event", m.Value("Event"), "why", why)
 }

@@ -305,11 +305,4 @@ func (mp *mapper) channelsComplete() {
 	}
 	mp.syncEntries = nil
 	mp.emit(monitor.Event{Kind: monitor.EventSync, At: now, Calls: calls})
-	// The board keeps a monitoring marker a resync does not mention; clear the ones
-	// whose session ended while the feed was down.
-	for id, old := range oldCalls {
-		if c := mp.calls[id]; c != nil && old.monitored && !c.monitored && !c.hidden {
-			mp.emit(monitor.Event{Kind: monitor.EventMonitorStopped, CallID: id, At: now})
-		}
-	}
 }
