@@ -122,6 +122,9 @@ func (m *Message) Clone() *Message {
 		vs := len(raw)
 		raw = append(raw, h.Value...)
 		c.Headers[i] = Header{Key: raw[ks:vs:vs], Value: raw[vs:len(raw):len(raw)]}
+		if h.Key == nil {
+			c.Headers[i].Key = nil
+		}
 	}
 	c.raw = raw
 	return c
@@ -131,7 +134,7 @@ func (m *Message) Clone() *Message {
 func (m *Message) String() string {
 	var b bytes.Buffer
 	for _, h := range m.Headers {
-		if h.Key != nil {
+		if len(h.Key) > 0 {
 			b.Write(h.Key)
 			b.WriteString(": ")
 		}
