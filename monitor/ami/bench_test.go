@@ -3,7 +3,10 @@ package ami
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"testing"
+
+	"github.com/earshot-app/earshot/monitor"
 )
 
 // BenchmarkParseBurst parses the burst fixture (12 571 events, 6.77 MB recorded from a
@@ -36,3 +39,45 @@ func BenchmarkParseBurst(b *testing.B) {
 	}
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkPipelineBurst parses the burst fixture, maps every event and applies the
+// resulting monitor events to a Board: the work the driver's reader does per event.
+func BenchmarkPipelineBurst(b *testing.B) {
+	data := fixture(b, "burst.ami")
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	events, applied := 0, 0
+	rd := bytes.NewReader(data)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		board := monitor.NewBoard(monitor.Options{Logger: quietLogger})
+		mp := newMapper(mapperConfig{vars: [nVars]string{"HOTLINE", "CAMPAIGN", "DIRECTION"},
+			supervisorDevice: "PJSIP/2001", supervisorName: "Supervisor", log: quietLogger},
+			func(e monitor.Event) { applied++; board.Apply(e) })
+		rd.Reset(data)
+		r := NewReader(rd)
+		if _, err := r.ReadBanner(); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			m, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			if m.IsEvent() {
+				events++
+				mp.handle(m)
+			}
+		}
+		if board.Len() != 0 {
+			b.Fatalf("%d calls left after the burst", board.Len())
+		}
+	}
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(applied)/float64(b.N), "board-events/op")
+}
+
+var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
