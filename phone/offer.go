@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"strconv"
@@ -71,6 +72,10 @@ func checkOffer(contentType string, body []byte, mode SRTPMode) error {
 		return &offerError{"the SDP offer's connection address " + connIP.String() + " cannot carry a call"}
 	}
 	attrs := sd.Values("a")
+	usable, err := checkCrypto(attrs, mode)
+	if err != nil {
+		return err
+	}
 	switch md.Proto {
 	case "RTP/AVP":
 		if mode == SRTPDTLS {
@@ -82,6 +87,9 @@ func checkOffer(contentType string, body []byte, mode SRTPMode) error {
 		}
 		if !hasAttrPrefix(attrs, "crypto:") {
 			return &offerError{"the SRTP offer carries no crypto key"}
+		}
+		if !usable {
+			return &offerError{"the SRTP offer has no usable key (Earshot takes AES_CM_128_HMAC_SHA1_80 with a 30-byte inline key)"}
 		}
 	case "UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVPF":
 		if mode != SRTPDTLS {
@@ -106,6 +114,35 @@ func checkOffer(contentType string, body []byte, mode SRTPMode) error {
 		offered = md.Formats
 	}
 	return &offerError{"no common audio codec (offered: " + strings.Join(offered, ", ") + "; Earshot speaks PCMU and PCMA)"}
+}
+
+// checkCrypto validates the a=crypto lines the way diago reads them: every line
+// needs a numeric tag, a suite and a key parameter, and with SDES on, the first
+// line offering AES_CM_128_HMAC_SHA1_80 (the suite diago negotiates) must carry a
+// 30-byte inline key. It reports whether such a usable key was found.
+func checkCrypto(attrs []string, mode SRTPMode) (usable bool, err error) {
+	for _, a := range attrs {
+		if !strings.HasPrefix(a, "crypto:") {
+			continue
+		}
+		f := strings.Split(a, " ")
+		if len(f) < 3 {
+			return false, &offerError{"malformed SDP crypto line"}
+		}
+		if _, err := strconv.Atoi(strings.TrimPrefix(f[0], "crypto:")); err != nil {
+			// The line is not quoted back: it may hold a key.
+			return false, &offerError{"malformed SDP crypto tag"}
+		}
+		if mode != SRTPSDES || f[1] != "AES_CM_128_HMAC_SHA1_80" || usable {
+			continue
+		}
+		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(f[2], "inline:"))
+		if err != nil || len(key) != 30 {
+			return false, &offerError{"the SRTP offer's AES_CM_128_HMAC_SHA1_80 key is malformed"}
+		}
+		usable = true
+	}
+	return usable, nil
 }
 
 func hasAttrPrefix(attrs []string, prefix string) bool {

@@ -2,6 +2,7 @@ package phone
 
 import (
 	"context"
+	"net"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -76,15 +77,7 @@ func (r *registrar) request(expiry time.Duration) (*sip.Request, error) {
 	maxFwd := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&maxFwd)
 
-	contact := &sip.ContactHeader{
-		Address: sip.Uri{Scheme: r.scheme(), User: acc.User, Host: r.contactHost, Port: r.contactPort,
-			UriParams: sip.NewParams(), Headers: sip.NewParams()},
-		Params: sip.NewParams(),
-	}
-	if tr != TransportUDP {
-		contact.Address.UriParams.Add("transport", string(tr))
-	}
-	req.AppendHeader(contact)
+	req.AppendHeader(r.contactHeader())
 	expires := sip.ExpiresHeader(uint32(expiry / time.Second))
 	req.AppendHeader(&expires)
 	req.AppendHeader(sip.NewHeader("User-Agent", p.cfg.userAgent()))
@@ -97,6 +90,19 @@ func (r *registrar) request(expiry time.Duration) (*sip.Request, error) {
 		req.SetDestination(ph + ":" + strconv.Itoa(pp))
 	}
 	return req, nil
+}
+
+func (r *registrar) contactHeader() *sip.ContactHeader {
+	acc := r.p.acc
+	contact := &sip.ContactHeader{
+		Address: sip.Uri{Scheme: r.scheme(), User: acc.User, Host: r.contactHost, Port: r.contactPort,
+			UriParams: sip.NewParams(), Headers: sip.NewParams()},
+		Params: sip.NewParams(),
+	}
+	if tr := acc.transport(); tr != TransportUDP {
+		contact.Address.UriParams.Add("transport", string(tr))
+	}
+	return contact
 }
 
 // register sends one REGISTER for expiry (0 removes the registration), answers a
@@ -115,14 +121,19 @@ func (r *registrar) register(ctx context.Context, expiry time.Duration) (time.Du
 		return 0, fmt.Errorf("send REGISTER to %s: %w", p.acc.Server, err)
 	}
 	if r.learnContact(res) && expiry > 0 {
-		// The PBX sees the phone at another port (TLS connection): register that.
-		req, err = r.request(expiry)
-		if err != nil {
-			return 0, err
-		}
-		res, err = p.client.Do(ctx, req)
-		if err != nil {
-			return 0, fmt.Errorf("send REGISTER to %s: %w", p.acc.Server, err)
+		// Over TLS the PBX reaches the phone through the connection the phone
+		// opened: register its real address (the next request carries it).
+		req.ReplaceHeader(r.contactHeader())
+		if res.StatusCode == sip.StatusOK {
+			req.RemoveHeader("Via")
+			if cs := req.CSeq(); cs != nil {
+				r.cseq++
+				cs.SeqNo = r.cseq
+			}
+			res, err = p.client.Do(ctx, req)
+			if err != nil {
+				return 0, fmt.Errorf("send REGISTER to %s: %w", p.acc.Server, err)
+			}
 		}
 	}
 	if res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired {
@@ -140,28 +151,38 @@ func (r *registrar) register(ctx context.Context, expiry time.Duration) (time.Du
 	return r.grantedExpiry(res, expiry), nil
 }
 
-// learnContact adopts the address the PBX saw (Via received/rport) for TLS, whose
-// source port is the connection's. It reports whether the Contact changed.
+// learnContact adopts, for TLS, the local address of the connection to the PBX
+// (or, failing that, what the PBX saw: Via received/rport). It reports whether the
+// Contact changed.
 func (r *registrar) learnContact(res *sip.Response) bool {
 	if r.p.acc.transport() != TransportTLS {
 		return false
 	}
-	via := res.Via()
-	if via == nil {
-		return false
-	}
-	changed := false
-	if rp, ok := via.Params.Get("rport"); ok && rp != "" {
-		if port, err := strconv.Atoi(rp); err == nil && port != r.contactPort {
-			r.contactPort = port
-			changed = true
+	host, port := r.contactHost, r.contactPort
+	if ph, pp, err := r.p.acc.proxyHostPort(); err == nil {
+		if ips, err := net.LookupIP(ph); err == nil && len(ips) > 0 {
+			if c, err := r.p.ua.TransportLayer().GetConnection("tls", net.JoinHostPort(ips[0].String(), strconv.Itoa(pp))); err == nil {
+				if a, ok := c.LocalAddr().(*net.TCPAddr); ok {
+					host, port = a.IP.String(), a.Port
+				}
+			}
 		}
 	}
-	if rc, ok := via.Params.Get("received"); ok && rc != "" && rc != r.contactHost {
-		r.contactHost = rc
-		changed = true
+	if via := res.Via(); via != nil && port == 0 {
+		if rp, ok := via.Params.Get("rport"); ok && rp != "" {
+			if n, err := strconv.Atoi(rp); err == nil {
+				port = n
+			}
+		}
+		if rc, ok := via.Params.Get("received"); ok && rc != "" {
+			host = rc
+		}
 	}
-	return changed
+	if host == r.contactHost && port == r.contactPort {
+		return false
+	}
+	r.contactHost, r.contactPort = host, port
+	return true
 }
 
 // grantedExpiry reads the lifetime from the 200 OK: the expires parameter of our
