@@ -70,9 +70,9 @@ func TestSDESCallNeverLogsKeys(t *testing.T) {
 func TestRedactString(t *testing.T) {
 	for in, want := range map[string]string{
 		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:32": "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:[redacted]",
-		`Authorization: Digest username="2001", response="0123abcd"`:                                "Authorization: [redacted]",
-		`digest response="0123abcd", nonce="x"`:                                                      `digest response="[redacted]", nonce="x"`,
-		"nothing secret here": "nothing secret here",
+		`Authorization: Digest username="2001", response="0123abcd"`:                                   "Authorization: [redacted]",
+		`digest response="0123abcd", nonce="x"`:                                                        `digest response="[redacted]", nonce="x"`,
+		"nothing secret here":                                                                          "nothing secret here",
 	} {
 		if got := redactString(in); got != want {
 			t.Errorf("redactString(%q) = %q, want %q", in, got, want)
