@@ -338,3 +338,68 @@ func TestNotAsterisk(t *testing.T) {
 		t.Errorf("Act against a non-AMI port: %v", err)
 	}
 }
+
+// TestActWithoutRun is the command line's path (earshot act): no Run, so Act connects,
+// logs in, learns the calls from the resync lists, acts and logs off.
+func TestActWithoutRun(t *testing.T) {
+	hangup := loadRecording(t, "hangup")
+	for _, tc := range []struct {
+		a       monitor.Action
+		name    string
+		headers map[string]string
+	}{
+		{monitor.Action{Kind: monitor.ActHangup, CallID: "1795669110.47"}, "Hangup", map[string]string{"Channel": "PJSIP/7001-0000002f"}},
+		{monitor.Action{Kind: monitor.ActBarge, CallID: "1795669110.47"}, "Originate", map[string]string{
+			"Channel": "PJSIP/2001", "Application": "ChanSpy", "Data": "PJSIP/1001-00000031,qEuBd",
+			"CallerID": `"Barge: 1001 ↔ 0912345678" <1001>`, "Timeout": "20000", "Async": "true",
+			"Variable": "PJSIP_HEADER(add,Call-Info)=<sip:127.0.0.1>;answer-after=0"}},
+		// 1002 and 1003 are ringing for call B (QueueMember Status 6): refused here
+		{monitor.Action{Kind: monitor.ActTransfer, CallID: "1795669110.47", Agent: "1003"}, "", nil},
+		{monitor.Action{Kind: monitor.ActSteal, CallID: "1795669110.47"}, "Redirect", map[string]string{
+			"Channel": "PJSIP/7001-0000002f", "Context": "earshot-steal", "Exten": "2001", "Priority": "1"}},
+	} {
+		srv := newReplayServer(t)
+		sc := joinScript(t)
+		sc.steps = sc.steps[:4] // banner, login, its reply, the resync
+		// the PBX's reply: recorded success of the same kind of action
+		ok := hangup.replyTo("hangup-02")
+		sc.replies[tc.name] = ok
+		srv.scripts <- sc
+		drv, err := New(testConfig(srv.port()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = drv.Act(context.Background(), tc.a)
+		if tc.name == "" {
+			if !errors.Is(err, monitor.ErrAgentUnavailable) {
+				t.Errorf("%s: %v, want ErrAgentUnavailable", tc.a.Kind, err)
+			}
+		} else if err != nil {
+			t.Fatalf("%s: %v", tc.a.Kind, err)
+		}
+		<-sc.done
+		sc.mu.Lock()
+		var names []string
+		var act *Message
+		for _, m := range sc.received {
+			names = append(names, m.Value("Action"))
+			if m.Value("Action") == tc.name {
+				act = m
+			}
+		}
+		sc.mu.Unlock()
+		// the Logoff may still be on its way when the script ends
+		if got := strings.Join(names, ","); !strings.HasPrefix(got, strings.TrimSuffix("Login,QueueStatus,CoreShowChannels,"+tc.name, ",")) || tc.name == "" && strings.Contains(got, "Transfer") {
+			t.Errorf("%s: actions %s", tc.a.Kind, got)
+		}
+		if act == nil {
+			continue
+		}
+		for k, v := range tc.headers {
+			if act.Value(k) != v {
+				t.Errorf("%s: %s = %q, want %q", tc.a.Kind, k, act.Value(k), v)
+			}
+		}
+		srv.close()
+	}
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/earshot-app/earshot/config"
+	"github.com/earshot-app/earshot/monitor"
+	"github.com/earshot-app/earshot/monitor/ami"
+	"github.com/earshot-app/earshot/secret"
+)
+
+// Asterisk over AMI (monitor/ami), configured from the settings' Asterisk section; the
+// secret comes from EARSHOT_AMI_SECRET or the OS keyring.
+func init() {
+	driverFactories[config.DriverAsterisk] = func(cfg config.Config, log *slog.Logger) (monitor.Driver, error) {
+		return newAMIDriver(cfg, log)
+	}
+}
+
+func newAMIDriver(cfg config.Config, log *slog.Logger) (*ami.Driver, error) {
+	a := cfg.Asterisk
+	if a.Host == "" {
+		return nil, errors.New("no Asterisk AMI host is set (Settings, --ami-host or EARSHOT_AMI_HOST)")
+	}
+	if a.User == "" {
+		return nil, errors.New("no Asterisk AMI user is set (Settings, --ami-user or EARSHOT_AMI_USER)")
+	}
+	sec, err := cfg.AMISecret()
+	if err != nil {
+		if errors.Is(err, secret.ErrNotFound) {
+			return nil, fmt.Errorf("no AMI secret for %s@%s: store it in Settings (OS keyring) or set EARSHOT_AMI_SECRET: %w", a.User, a.Host, err)
+		}
+		return nil, fmt.Errorf("read the AMI secret from the OS keyring: %w", err)
+	}
+	return ami.New(ami.Config{
+		Host:               a.Host,
+		Port:               a.Port,
+		User:               a.User,
+		Secret:             sec,
+		TLS:                a.TLS,
+		CAFile:             a.CAFile,
+		HotlineVar:         a.HotlineVar,
+		CampaignVar:        a.CampaignVar,
+		DirectionVar:       a.DirectionVar,
+		SupervisorEndpoint: a.SupervisorEndpoint,
+		SupervisorName:     cfg.Supervisor,
+		StealContext:       a.StealContext,
+		StealExten:         a.StealExten,
+		TransferContext:    a.TransferContext,
+		Logger:             log,
+	})
+}
