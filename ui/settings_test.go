@@ -16,6 +16,11 @@ import (
 // The test suite runs inside a private D-Bus session with an unlocked GNOME Keyring
 // (scripts/test.sh), so the settings dialog stores passwords in the real Secret Service.
 func TestSettingsSaveSecretsToTheKeyringAndTheRestToTheFile(t *testing.T) {
+	probe := secret.Key{Kind: "test", Account: t.Name()}
+	if err := secret.Set(probe, "x"); err != nil {
+		t.Fatalf("this test needs the OS keyring (run it as scripts/test.sh does, inside dbus-run-session with gnome-keyring): %v", err)
+	}
+	_ = secret.Delete(probe)
 	var saved []config.Config
 	var tested []string
 	tu := newTestUI(t, 10, func(o *Options) {
