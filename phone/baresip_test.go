@@ -1,0 +1,130 @@
+package phone
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// baresipProc is a running baresip with a config made for the test.
+type baresipProc struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+}
+
+// startBaresip runs baresip on 127.0.0.1 with a 1 kHz sine as its microphone
+// (module ausine) and no speaker (ALSA's null device), as account 7001, and runs
+// the given commands once it is up.
+func startBaresip(t *testing.T, commands ...string) *baresipProc {
+	t.Helper()
+	bin := requireTool(t, "baresip")
+	dir := t.TempDir()
+	port := freeUDPPort(t, "127.0.0.1", false)
+	config := fmt.Sprintf(`poll_method		epoll
+sip_listen		127.0.0.1:%d
+audio_player		alsa,null
+audio_source		ausine,1000
+audio_alert		alsa,null
+ausrc_srate		48000
+ausrc_channels		2
+rtp_ports		%d-%d
+module_path		/usr/lib/baresip/modules
+module			g711.so
+module			ausine.so
+module			alsa.so
+module_app		account.so
+module_app		menu.so
+`, port, 20000+port%20000, 20000+port%20000+20)
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	accounts := "<sip:7001@127.0.0.1>;regint=0;audio_codecs=PCMU,PCMA\n"
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(accounts), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-f", dir, "-v"}
+	for _, c := range commands {
+		args = append(args, "-e", c)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start baresip: %v", err)
+	}
+	b := &baresipProc{cmd: cmd, out: out, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(b.done) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-b.done:
+		case <-time.After(3 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-b.done
+		}
+		if t.Failed() {
+			t.Logf("baresip output:\n%s", tail(out.String(), 5000))
+		}
+	})
+	return b
+}
+
+func TestBaresipCallsEarshot(t *testing.T) {
+	pp := startPBXPhone(t, nil)
+	// Earshot asked for this call: it is answered without a click.
+	pp.ExpectMonitoringCall(MonitorExpectation{Label: "Barge: 1001"})
+	bs := startBaresip(t, "/dial sip:2001@"+pp.LocalAddr())
+
+	e := incomingEvent(t, pp.runningPhone)
+	if e.CallInfo.RemoteNumber != "7001" || !e.CallInfo.Monitoring {
+		t.Errorf("incoming call from %q (monitoring %v), want 7001 as the expected monitoring call", e.CallInfo.RemoteNumber, e.CallInfo.Monitoring)
+	}
+	c := e.Call
+	waitCallState(t, pp.runningPhone, c, CallActive)
+
+	// baresip's microphone is a 1 kHz sine: it reaches Earshot's headset.
+	start := time.Now()
+	time.Sleep(2 * time.Second)
+	frac, n, _ := toneWindow(pp.tap.blocks(1000), start.Add(500*time.Millisecond), time.Now())
+	t.Logf("baresip's 1 kHz tone in %.1f%% of %d blocks at the headset", 100*frac, n)
+	if n < 50 || frac < 0.97 {
+		t.Errorf("baresip's tone in %.0f%% of %d blocks, want all of them", 100*frac, n)
+	}
+
+	// DTMF from Earshot reaches baresip as RFC 4733 events.
+	if err := c.SendDTMF("19#"); err != nil {
+		t.Fatal(err)
+	}
+	// baresip logs each RFC 4733 event it decodes, once when it starts and once
+	// when its end bit arrives.
+	re := regexp.MustCompile(`received event: '(.)' \(end=1\)`)
+	waitFor(t, 5*time.Second, "baresip to log three DTMF digits", func() bool {
+		return len(re.FindAllStringSubmatch(bs.out.String(), -1)) >= 3
+	})
+	var digits []string
+	for _, m := range re.FindAllStringSubmatch(bs.out.String(), -1) {
+		digits = append(digits, m[1])
+	}
+	if got := strings.Join(digits, ""); got != "19#" {
+		t.Errorf("baresip received DTMF %q, want \"19#\"", got)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "baresip to see the hang-up", func() bool {
+		return strings.Contains(bs.out.String(), "terminated")
+	})
+}
