@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/earshot-app/earshot/monitor"
 )
@@ -224,5 +227,31 @@ func TestSelectionFollowsTheCall(t *testing.T) {
 	}
 	if !tu.actions.buttons[monitor.ActHangup].Disabled() {
 		t.Fatal("hang up is enabled with no call selected")
+	}
+}
+
+func TestColumnWidthsPersist(t *testing.T) {
+	a := test.NewTempApp(t)
+	tu := newTestUIOn(t, a, 10)
+	tbl := tu.grid.table
+	w0 := tu.grid.widths[monitor.ColID]
+	// What the desktop driver sends when the pointer grabs the border between the
+	// first two headers and drags it 60 units to the right.
+	border := fyne.NewPos(w0+theme.Padding()/2, 10)
+	tbl.MouseMoved(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: border}})
+	tbl.MouseDown(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: border}})
+	for dx := float32(10); dx <= 60; dx += 10 {
+		tbl.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: border.AddXY(dx, 0)}, Dragged: fyne.NewDelta(10, 0)})
+	}
+	tbl.DragEnd()
+	if got := tu.grid.widths[monitor.ColID]; got < w0+50 || got > w0+70 {
+		t.Fatalf("dragging the border by 60 made the call ID column %v wide (was %v)", got, w0)
+	}
+	again := newTestUIOn(t, a, 10)
+	if got := again.grid.widths[monitor.ColID]; got != tu.grid.widths[monitor.ColID] {
+		t.Fatalf("after a restart the call ID column is %v wide, want %v", got, tu.grid.widths[monitor.ColID])
+	}
+	if got := again.grid.widths[monitor.ColCustomer]; got != tu.grid.widths[monitor.ColCustomer] {
+		t.Fatalf("an untouched column changed width: %v", got)
 	}
 }
