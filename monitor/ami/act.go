@@ -31,6 +31,17 @@ func (mp *mapper) info(id string) (callInfo, bool) {
 	if ci.agent == nil && c.dir == monitor.Outbound && c.origin != nil && c.origin.role == roleAgent && c.answered {
 		ci.agent = c.origin
 	}
+	if ci.agent != nil && strings.HasPrefix(ci.agent.name, "Local/") {
+		// queues that ring agents through Local channels (FreePBX): spy on and move the
+		// agent's real channel, the one of the same extension that is up
+		ext := extensionOf(ci.agent.device)
+		for _, l := range c.legs {
+			if l.up && !strings.HasPrefix(l.name, "Local/") && l != c.origin && extensionOf(l.device) == ext {
+				ci.agent = l
+				break
+			}
+		}
+	}
 	ci.legs = append(ci.legs, c.legs...)
 	return ci, true
 }
@@ -52,7 +63,7 @@ func (d *Driver) session(ctx context.Context) (s *session, temporary bool, err e
 		return nil, false, err
 	}
 	go s.readLoop()
-	if err := d.resync(ctx, s); err != nil {
+	if err := d.resync(ctx, s, nil); err != nil {
 		s.close(err)
 		return nil, false, err
 	}

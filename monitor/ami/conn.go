@@ -194,7 +194,7 @@ func (s *session) login() error {
 		m, err := s.rd.Next()
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("AMI login as %q: the PBX closed the connection: %w", s.d.cfg.User, monitor.ErrAuth)
+				return fmt.Errorf("AMI login as %q: the PBX closed the connection without a reply: %w", s.d.cfg.User, monitor.ErrUnreachable)
 			}
 			return fmt.Errorf("AMI login: %w: %w", monitor.ErrUnreachable, err)
 		}

@@ -141,6 +141,11 @@ func New(cfg Config) (*Driver, error) {
 		return nil, fmt.Errorf("asterisk driver: transfer method %q (want %s or %s)", cfg.TransferMethod, TransferBlind, TransferRedirect)
 	}
 	d := &Driver{cfg: cfg, log: cfg.Logger}
+	if cfg.TLS {
+		if _, err := d.tlsConfig(); err != nil {
+			return nil, fmt.Errorf("asterisk driver: %w", err)
+		}
+	}
 	d.mp = newMapper(mapperConfig{
 		vars:             [nVars]string{cfg.HotlineVar, cfg.CampaignVar, cfg.DirectionVar},
 		supervisorDevice: cfg.SupervisorEndpoint,
@@ -248,11 +253,15 @@ func (d *Driver) serve(ctx context.Context, s *session, q *eventQueue) (synced b
 		d.mu.Unlock()
 	}()
 	go s.readLoop()
-	if err := d.resync(ctx, s); err != nil {
+	// the feed is connected right after the EventSync, in stream order
+	connected := func() {
+		now := d.cfg.Now()
+		q.push(monitor.Event{Kind: monitor.EventFeed, At: now, Feed: monitor.Feed{State: monitor.FeedConnected, Driver: d.Name(), Since: now}})
+	}
+	if err := d.resync(ctx, s, connected); err != nil {
 		s.close(err)
 		return false, err
 	}
-	d.feed(monitor.FeedConnected, nil)
 	d.log.Info("ami: connected", "host", d.cfg.Host, "banner", s.banner)
 	t := time.NewTicker(d.cfg.PingInterval)
 	defer t.Stop()
@@ -281,14 +290,19 @@ func (d *Driver) serve(ctx context.Context, s *session, q *eventQueue) (synced b
 
 // resync rebuilds the state from QueueStatus (agents, waiting callers) and
 // CoreShowChannels (every channel), then emits EventSync.
-func (d *Driver) resync(ctx context.Context, s *session) error {
+func (d *Driver) resync(ctx context.Context, s *session, synced func()) error {
 	d.mu.Lock()
 	d.mp.beginSync()
 	d.mu.Unlock()
 	qs := &pending{list: "QueueStatusComplete",
 		onItem: d.mp.queueStatusItem, onDone: d.mp.queueStatusComplete}
 	cs := &pending{list: "CoreShowChannelsComplete",
-		onItem: d.mp.channelItem, onDone: d.mp.channelsComplete}
+		onItem: d.mp.channelItem, onDone: func() {
+			d.mp.channelsComplete()
+			if synced != nil {
+				synced()
+			}
+		}}
 	// Both go out at once; Asterisk answers them in order.
 	if _, err := s.start(qs, newAction("QueueStatus")); err != nil {
 		return fmt.Errorf("resync: %w", err)

@@ -3,6 +3,7 @@ package ami
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,6 +98,8 @@ type script struct {
 	replies map[string][][]byte
 	// stopAt pauses after the messages it matches, for the test to look at the board.
 	stopAt []func(*Message) bool
+	// noPong swallows Pings: a PBX that hangs without closing the connection.
+	noPong bool
 
 	stops  chan int      // the index of the checkpoint reached
 	resume chan struct{} // the test is done looking
@@ -190,10 +193,16 @@ type replayServer struct {
 	conns   []net.Conn
 }
 
-func newReplayServer(t testing.TB) *replayServer {
+func newReplayServer(t testing.TB) *replayServer { return newReplayServerTLS(t, nil) }
+
+// newReplayServerTLS is a replay server behind TLS when tc is not nil.
+func newReplayServerTLS(t testing.TB, tc *tls.Config) *replayServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
 	}
 	s := &replayServer{t: t, ln: ln, speed: 40, scripts: make(chan *script, 8)}
 	s.wg.Add(1)
@@ -444,6 +453,8 @@ func (pc *playConn) writeReply(msgs [][]byte, id string) error {
 func (pc *playConn) auto(m *Message) (bool, error) {
 	id := m.Value("ActionID")
 	switch name := m.Value("Action"); {
+	case name == "Ping" && pc.sc.noPong:
+		return true, nil
 	case name == "Ping":
 		return true, pc.writeReply(cannedPing, id)
 	case name == "Logoff":
