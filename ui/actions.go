@@ -301,10 +301,11 @@ func (u *UI) audit(e AuditEntry) {
 // perform sends the action to the PBX on a goroutine, writes the audit log and reports
 // the result as a translated sentence.
 func (u *UI) perform(k monitor.ActionKind, c monitor.Call, target string) {
+	withdraw := func() {}
 	if k.Monitoring() && u.o.Phone != nil {
 		u.expectMode = modeOf(k)
 		u.lastMonitored = c
-		u.o.Phone.ExpectMonitoringCall(monitorLabel(k, c), u.cfg.AutoAnswerMonitoring)
+		withdraw = u.o.Phone.ExpectMonitoringCall(monitorLabel(k, c), u.cfg.AutoAnswerMonitoring)
 	}
 	u.setMessage(trf("msg.sending", "Action", actionText(k), "Call", c.ID))
 	a := monitor.Action{Kind: k, CallID: c.ID, Agent: target}
@@ -315,6 +316,7 @@ func (u *UI) perform(k monitor.ActionKind, c monitor.Call, target string) {
 		entry := AuditEntry{Supervisor: u.supervisor(), Action: k.String(), CallID: c.ID,
 			Agent: c.LastAgent, Customer: c.Customer, Target: target, Result: "ok"}
 		if err != nil {
+			withdraw() // no other call may be answered as this monitoring call
 			entry.Result = "failed"
 			entry.Error = monitor.ErrorKey(err) + ": " + monitor.Sentence(err)
 			u.log.Warn("supervisor action failed", "action", k.String(), "call", c.ID, "err", err)

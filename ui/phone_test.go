@@ -48,10 +48,11 @@ func (f *fakePhone) Calls() []PhoneCall {
 	}
 	return out
 }
-func (f *fakePhone) ExpectMonitoringCall(label string, auto bool) {
+func (f *fakePhone) ExpectMonitoringCall(label string, auto bool) func() {
 	f.mu.Lock()
 	f.expect = append(f.expect, label)
 	f.mu.Unlock()
+	return func() { f.record("withdraw " + label) }
 }
 func (f *fakePhone) expected() []string {
 	f.mu.Lock()
@@ -243,4 +244,18 @@ func TestLongWaitNotification(t *testing.T) {
 	if got := tu.notify.sent[0]; got.Title != "Long wait in a queue" {
 		t.Errorf("notification %q: %q", got.Title, got.Content)
 	}
+}
+
+func TestFailedMonitoringActionWithdrawsTheExpectation(t *testing.T) {
+	ph := newFakePhone()
+	ph.reg = Registration{State: RegRegistered, Account: "2001@127.0.0.1"}
+	tu := newTestUI(t, 10, func(o *Options) { o.Phone = ph })
+	tu.drv.mu.Lock()
+	tu.drv.err = monitor.ErrCallGone
+	tu.drv.mu.Unlock()
+	c := tu.selectCall(t, 2)
+	tu.requestAction(monitor.ActListen)
+	tu.action(t)
+	label := fmt.Sprintf("Listening: agent %s with %s", c.LastAgent, fmtPhone(c.Customer))
+	tu.waitPhone(t, ph, "withdraw "+label)
 }

@@ -21,7 +21,7 @@ type PhoneAdapter struct {
 
 	mu      sync.Mutex
 	calls   map[string]*phone.Call
-	pending []pendingLabel    // monitoring calls to be answered by hand
+	pending []*pendingLabel   // monitoring calls to be answered by hand
 	labels  map[string]string // call ID → label, for calls matched to pending
 	volume  float64
 }
@@ -159,14 +159,24 @@ func (a *PhoneAdapter) Calls() []PhoneCall {
 // ExpectMonitoringCall implements Softphone. With autoAnswer the phone answers the
 // PBX's call by itself; without, the next incoming call within the monitoring window
 // rings as a monitoring call with the label.
-func (a *PhoneAdapter) ExpectMonitoringCall(label string, autoAnswer bool) {
+func (a *PhoneAdapter) ExpectMonitoringCall(label string, autoAnswer bool) (cancel func()) {
 	if autoAnswer {
-		a.p.ExpectMonitoringCall(phone.MonitorExpectation{Label: label})
-		return
+		return a.p.ExpectMonitoringCall(phone.MonitorExpectation{Label: label})
 	}
+	pl := &pendingLabel{label: label, deadline: time.Now().Add(a.window)}
 	a.mu.Lock()
-	a.pending = append(a.pending, pendingLabel{label: label, deadline: time.Now().Add(a.window)})
+	a.pending = append(a.pending, pl)
 	a.mu.Unlock()
+	return func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for i, p := range a.pending {
+			if p == pl {
+				a.pending = append(a.pending[:i], a.pending[i+1:]...)
+				return
+			}
+		}
+	}
 }
 
 var errNoCall = errors.New("no such call on the softphone")

@@ -20,7 +20,9 @@ type Softphone interface {
 	// ExpectMonitoringCall announces that the PBX is about to ring the softphone for a
 	// monitoring session the supervisor asked for: the call is then flagged as a
 	// monitoring call with the given label, and answered by itself when autoAnswer.
-	ExpectMonitoringCall(label string, autoAnswer bool)
+	// cancel withdraws the announcement (the PBX refused the action), so that no other
+	// call is answered in its place.
+	ExpectMonitoringCall(label string, autoAnswer bool) (cancel func())
 	// Answer answers a ringing incoming call.
 	Answer(ctx context.Context, callID string) error
 	// Decline refuses a ringing incoming call.
