@@ -10,17 +10,29 @@ import (
 	"github.com/earshot-app/earshot/phone"
 )
 
-// pilots measures, in what the headset played after t for d, the agent's and the
+// pilots measures, in d of what the headset played after t, the agent's and the
 // customer's pilot tones.
 func (r *rig) pilots(after time.Time, d time.Duration) (agent, customer float64) {
 	r.t.Helper()
-	time.Sleep(time.Until(after.Add(d)))
-	pcm, rate := r.hs.since(after)
-	if n := int(d.Seconds() * float64(rate)); len(pcm) > n {
-		pcm = pcm[:n]
-	}
-	if len(pcm) < rate/4 {
-		r.t.Fatalf("the headset played only %d samples", len(pcm))
+	var pcm []int16
+	var rate int
+	deadline := time.Now().Add(d + 3*time.Second)
+	for {
+		pcm, rate = r.hs.since(after)
+		if rate > 0 && len(pcm) >= int(d.Seconds()*float64(rate)) {
+			pcm = pcm[:int(d.Seconds()*float64(rate))]
+			break
+		}
+		if time.Now().After(deadline) {
+			var audioErrs []string
+			for _, c := range r.ph.Calls() {
+				if err := c.AudioError(); err != nil {
+					audioErrs = append(audioErrs, err.Error())
+				}
+			}
+			r.t.Fatalf("the headset played only %d samples in %s (call audio errors: %q)", len(pcm), d+3*time.Second, audioErrs)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	return toneAmp(pcm, rate, agentPilot), toneAmp(pcm, rate, customerPilot)
 }
