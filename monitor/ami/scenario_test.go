@@ -76,6 +76,10 @@ type scenarioCase struct {
 	now time.Time
 	// extra checks at checkpoint i
 	verify func(t *testing.T, i int, b *monitor.Board)
+	// totals, when set, are the expected answered/abandoned counts over all queues
+	totals *[2]int
+	// speed overrides the replay's time compression
+	speed float64
 }
 
 func ts(s string) time.Time { return parseTimestamp([]byte(s)) }
@@ -248,6 +252,9 @@ func stopDriver(t *testing.T, cancel context.CancelFunc, runErr chan error) {
 func playScenario(t *testing.T, sc scenarioCase) {
 	loadCanned(t)
 	srv := newReplayServer(t)
+	if sc.speed > 0 {
+		srv.speed = sc.speed
+	}
 	var script *script
 	if sc.script != nil {
 		script = sc.script(t)
@@ -278,11 +285,20 @@ func playScenario(t *testing.T, sc scenarioCase) {
 	if n := board.Len(); n != 0 {
 		t.Errorf("%s: %d calls left on the board at the end: %+v", sc.name, n, board.Snapshot(monitor.Query{}).Calls)
 	}
+	var total [2]int
 	for _, st := range board.Stats() {
+		total[0] += st.Answered
+		total[1] += st.Abandoned
+		if sc.totals != nil {
+			continue
+		}
 		want := sc.queues[st.Queue]
 		if st.Answered != want[0] || st.Abandoned != want[1] {
 			t.Errorf("%s: queue %s answered/abandoned = %d/%d, want %d/%d", sc.name, st.Queue, st.Answered, st.Abandoned, want[0], want[1])
 		}
+	}
+	if sc.totals != nil && total != *sc.totals {
+		t.Errorf("%s: answered/abandoned %d/%d, want %d/%d", sc.name, total[0], total[1], sc.totals[0], sc.totals[1])
 	}
 	if f := board.Feed(); f.State != monitor.FeedConnected {
 		t.Errorf("%s: feed %v (%v), want connected", sc.name, f.State, f.Err)
@@ -390,6 +406,33 @@ var scenarioCases = []scenarioCase{
 		checks: spyChecks("1795668990.24", "1795668994.416676", "PJSIP/2001-0000001b", "PJSIP/7001-00000018", monitor.MonitorListen),
 		acts:   []plannedAct{{kind: monitor.ActListen, call: "1795668990.24"}},
 		queues: map[string][2]int{"support": {1, 0}},
+	},
+	{
+		// the recorder's own actions (Ping, CoreSettings, Command, errors...): their
+		// replies carry ActionIDs the driver never used and must be ignored
+		name: "basics",
+		foreign: map[string]bool{"basics-02": true, "basics-03": true, "basics-04": true, "basics-05": true,
+			"basics-06": true, "basics-07": true, "basics-08": true, "basics-09": true, "basics-10": true,
+			"basics-11": true, "basics-12": true},
+		checks: []check{{desc: "no call", after: on("", "ActionID", "basics-12"), total: 0}},
+	},
+	{
+		name:    "supervisor-register",
+		foreign: map[string]bool{"supervisor-register-02": true, "supervisor-register-03": true},
+		checks:  []check{{desc: "a REGISTER is no call", after: on("ContactStatus"), total: 0}},
+	},
+	{
+		name:  "burst",
+		speed: 400,
+		checks: []check{
+			{desc: "first answer", after: on("AgentConnect"), total: -1},
+		},
+		verify: func(t *testing.T, i int, b *monitor.Board) {
+			if n := b.Len(); n < 10 {
+				t.Errorf("burst: only %d calls on the board at the first answer", n)
+			}
+		},
+		totals: &[2]int{25, 125},
 	},
 	dtmfCase(),
 	spyCallEndsCase(),
