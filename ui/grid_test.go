@@ -255,3 +255,42 @@ func TestColumnWidthsPersist(t *testing.T) {
 		t.Fatalf("an untouched column changed width: %v", got)
 	}
 }
+
+func TestArrowKeysMoveTheSelection(t *testing.T) {
+	tu := newTestUI(t, 30)
+	tu.grid.table.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
+	if tu.grid.selRow != 0 {
+		t.Fatalf("Down with nothing selected selected row %d", tu.grid.selRow)
+	}
+	tu.grid.table.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
+	tu.grid.table.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
+	if c, _ := tu.grid.selectedCall(); c.ID != callID(2) {
+		t.Fatalf("two Downs selected %q", c.ID)
+	}
+	tu.grid.table.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEnd})
+	if tu.grid.selRow != 29 {
+		t.Fatalf("End selected row %d", tu.grid.selRow)
+	}
+	tu.grid.table.TypedKey(&fyne.KeyEvent{Name: fyne.KeyUp})
+	if tu.grid.selRow != 28 || tu.actions.reason.Text == "Select a call in the list." {
+		t.Fatalf("Up selected row %d; reason %q", tu.grid.selRow, tu.actions.reason.Text)
+	}
+}
+
+func TestTooltipsShowShortcutsAndReasons(t *testing.T) {
+	tu := newTestUI(t, 10)
+	b := tu.actions.buttons[monitor.ActSteal]
+	b.showTip()
+	v, _ := tipLayers.Load(tu.win.Canvas())
+	layer := v.(*tipLayer)
+	if !layer.text.Visible() || layer.text.Text != b.Tip() {
+		t.Fatalf("tooltip shows %q (visible %v), want %q", layer.text.Text, layer.text.Visible(), b.Tip())
+	}
+	if !strings.Contains(layer.text.Text, "Ctrl+Shift+S") || !strings.Contains(layer.text.Text, "Select a call in the list.") {
+		t.Fatalf("steal tooltip %q lacks the shortcut or the reason", layer.text.Text)
+	}
+	b.MouseOut()
+	if layer.text.Visible() {
+		t.Fatal("the tooltip stays after the pointer left")
+	}
+}
