@@ -139,7 +139,14 @@ func TestFilterBarNarrowsTheGrid(t *testing.T) {
 	if !strings.Contains(tu.countText.Text, "1 of 60") {
 		t.Errorf("status bar says %q", tu.countText.Text)
 	}
+	test.Type(tu.filter.search, "no such call")
+	if !tu.empty.Visible() || tu.empty.Text != "No call matches the filters." {
+		t.Errorf("empty grid says %q (visible %v)", tu.empty.Text, tu.empty.Visible())
+	}
 	tu.filter.reset()
+	if tu.empty.Visible() {
+		t.Error("the empty-grid line stays over rows")
+	}
 	if len(tu.grid.snap.Calls) != 60 {
 		t.Fatalf("clear filters shows %d calls", len(tu.grid.snap.Calls))
 	}

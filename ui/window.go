@@ -82,6 +82,7 @@ type UI struct {
 	feedText  *widget.Label
 	countText *widget.Label
 	message   *widget.Label
+	empty     *widget.Label
 	demoBadge fyne.CanvasObject
 
 	notify *notifier
@@ -192,7 +193,11 @@ func (u *UI) buildLayout() {
 		container.NewHBox(dotBox(u.feedDot), u.feedText, widget.NewSeparator(), u.countText),
 		nil, u.message)
 
-	callsTab := container.NewBorder(container.NewVBox(u.filter.root, u.actions.root), nil, nil, nil, u.grid.table)
+	u.empty = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
+	u.empty.Importance = widget.LowImportance
+	u.empty.Hide()
+	callsTab := container.NewBorder(container.NewVBox(u.filter.root, u.actions.root), nil, nil, nil,
+		container.NewStack(u.grid.table, container.NewCenter(u.empty)))
 	u.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon(tr("tab.calls"), theme.ListIcon(), callsTab),
 		container.NewTabItemWithIcon(tr("tab.activity"), theme.HistoryIcon(), u.activity.root),
@@ -268,6 +273,16 @@ func (u *UI) apply(s monitor.Snapshot, stats []monitor.QueueStats) {
 	}
 	u.filter.setKnownQueues(queues)
 	u.countText.SetText(rowCountText(len(s.Calls), s.Total))
+	switch {
+	case len(s.Calls) > 0:
+		u.empty.Hide()
+	case s.Total > 0:
+		u.empty.SetText(tr("grid.empty_filtered"))
+		u.empty.Show()
+	default:
+		u.empty.SetText(tr("grid.empty"))
+		u.empty.Show()
+	}
 	u.setFeed(s.Feed)
 	u.notify.queues(stats)
 	u.panel.tick(s.At)
