@@ -398,6 +398,11 @@ func (c *Call) setHold(ctx context.Context, on bool) error {
 		}
 		return fmt.Errorf("%s call %s: the PBX refused the re-INVITE: %w", verb, c.id, err)
 	}
+	if c.media != nil {
+		// The re-INVITE replaced the RTP session and restarted the writer's unused
+		// pacing clock.
+		c.media.dm.RTPPacketWriter.ClockDisable()
+	}
 	if on {
 		c.setState(CallHeld, func(ci *CallInfo) { ci.Held = true })
 	} else {

@@ -190,6 +190,10 @@ func (m *callMedia) deviceLost(err error) {
 }
 
 func (m *callMedia) start() {
+	// The send loop keeps its own 20 ms clock and writes with WriteSamples; the
+	// writer's own pacing ticker (used only by Write) would wake the process for
+	// nothing 50 times a second.
+	m.dm.RTPPacketWriter.ClockDisable()
 	m.wg.Add(2)
 	go m.receiveLoop()
 	go m.sendLoop()

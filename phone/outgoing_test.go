@@ -27,7 +27,7 @@ func toneSource() func([]int16) {
 
 // startFarEnd runs testdata/uas.xml on 127.0.0.1: with echo, sipp echoes the
 // RTP it receives on rtpPort; otherwise rtpPort belongs to the test.
-func startFarEnd(t *testing.T, rtpPort, mediaPort int, echo bool) (*sippProc, string) {
+func startFarEnd(t testing.TB, rtpPort, mediaPort int, echo bool) (*sippProc, string) {
 	t.Helper()
 	port := freeUDPPort(t, "127.0.0.1", false)
 	args := []string{"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-t", "u1", "-m", "1",

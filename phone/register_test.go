@@ -11,7 +11,7 @@ import (
 
 // registrar starts sipp as a digest-authenticating registrar on 127.0.0.1 and
 // returns its address.
-func startRegistrar(t *testing.T, password string, expires int) (*sippProc, string) {
+func startRegistrar(t testing.TB, password string, expires int) (*sippProc, string) {
 	t.Helper()
 	port := freeUDPPort(t, "127.0.0.1", false)
 	p := startSipp(t, "registrar.xml", "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-t", "u1",
