@@ -495,14 +495,14 @@ func (s *Session) supervise() {
 		case <-s.quit:
 			return
 		case <-dctx.Done():
-			s.end("the supervisor hung up", false, true)
+			s.end("the supervisor hung up", false)
 			return
 		case <-t.C:
 		case <-s.poke:
 		}
 		c, ok := s.centre.TruthCall(s.CallID())
 		if why := s.follow(c, ok); why != "" {
-			s.end(why, true, false)
+			s.end(why, true)
 			return
 		}
 	}
@@ -539,11 +539,11 @@ func (s *Session) follow(c monitor.Call, ok bool) string {
 }
 
 // hangup ends the session from the PBX's side (BYE to the supervisor).
-func (s *Session) hangup(reason string) { s.end(reason, true, false) }
+func (s *Session) hangup(reason string) { s.end(reason, true) }
 
 // end ends the session once: it stops the media, hangs up the supervisor's call when
-// bye is set, and, when the supervisor left, ends the session on the simulated call.
-func (s *Session) end(reason string, bye, supervisorLeft bool) {
+// bye is set, and brings the simulated call in line (see release).
+func (s *Session) end(reason string, bye bool) {
 	s.endOnce.Do(func() {
 		s.mu.Lock()
 		s.endReason = reason
@@ -558,9 +558,7 @@ func (s *Session) end(reason string, bye, supervisorLeft bool) {
 		}
 		s.wg.Wait()
 		s.p.remove(s)
-		if supervisorLeft {
-			s.release()
-		}
+		s.release()
 		s.mu.Lock()
 		s.timing.Ended = time.Now()
 		s.mu.Unlock()
@@ -580,8 +578,11 @@ func (s *Session) bye() {
 	_ = s.med.Close()
 }
 
-// release tells the simulated call that the supervisor hung up: a monitoring session
-// stops and the call goes on; a stolen call ends, its only agent-side party gone.
+// release tells the simulated call that the supervisor's call is over (the supervisor
+// hung up, or the PBX stopped): a monitoring session still shown on the call stops and
+// the call goes on; a call the supervisor stole ends, its only agent-side party gone.
+// When the session ended because of the call (ended, transferred, stopped, or taken
+// by a new request, which shows as pending) there is nothing left to do.
 func (s *Session) release() {
 	c, ok := s.centre.TruthCall(s.CallID())
 	if !ok {
