@@ -338,7 +338,13 @@ func (p *Phone) buildUA() error {
 			return fmt.Errorf("create the DTLS certificate: %w", err)
 		}
 		tran.MediaSRTP = 2
-		tran.MediaDTLSConf = media.DTLSConfig{Certificates: []tls.Certificate{cert}}
+		tran.MediaDTLSConf = media.DTLSConfig{
+			Certificates: []tls.Certificate{cert},
+			// diago answers an actpass offer as the DTLS client but would announce
+			// "passive": announce "active", what it really is, in offers and
+			// answers alike.
+			SDPSetupRole: func(bool) string { return "active" },
+		}
 	}
 	dg := diago.NewDiago(ua,
 		diago.WithLogger(p.log),

@@ -200,3 +200,34 @@ func TestRegisterOverTLSVerifiesThePBX(t *testing.T) {
 		}
 	})
 }
+
+func TestTCPTransportRegistersAndTakesCalls(t *testing.T) {
+	reg, addr := startTCPRegistrar(t, "tcp-pw")
+	waitFor(t, 5*time.Second, "sipp listening on TCP", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	ph := startPhone(t, Config{Account: Account{Server: addr, User: "2001", Password: "tcp-pw", Transport: TransportTCP},
+		AutoAnswerHints: true})
+	ph.waitRegistered(t, 10*time.Second)
+	regs := reg.received(`^REGISTER `)
+	if len(regs) < 2 || !strings.Contains(regs[1], "SIP/2.0/TCP") ||
+		!regexp.MustCompile(`(?m)^Contact: <sip:2001@127\.0\.0\.1:`+strconv.Itoa(ph.bindPort)+`;transport=tcp>`).MatchString(regs[1]) {
+		t.Fatalf("REGISTER over TCP does not name the TCP listener:\n%q", regs)
+	}
+
+	// The PBX calls over TCP (auto-answer hint honoured), then hangs up.
+	dir := t.TempDir()
+	scen := writeUAC(t, dir, uacParams{Mode: "answer", HoldMS: 300, Headers: []string{"Call-Info: <sip:127.0.0.1>;answer-after=0"}})
+	sp := startSippIn(t, dir, scen, ph.LocalAddr(), "-s", "2001", "-m", "1", "-i", "127.0.0.1",
+		"-p", strconv.Itoa(freeUDPPort(t, "127.0.0.1", false)), "-mp", strconv.Itoa(freeUDPPort(t, "127.0.0.1", true)), "-t", "t1")
+	e := ph.events.waitFor(t, 10*time.Second, "the call over TCP", func(e Event) bool { return e.Kind == EventIncomingCall })
+	waitCallState(t, ph, e.Call, CallActive)
+	waitCallState(t, ph, e.Call, CallEnded)
+	if code := sp.wait(10 * time.Second); code != 0 {
+		t.Errorf("TCP caller exit %d", code)
+	}
+}
