@@ -200,3 +200,27 @@ func TestIncomingDTMFIsAnEventNotSound(t *testing.T) {
 		t.Errorf("the tone after the digit is in %.0f%% of blocks", 100*frac)
 	}
 }
+
+func TestAnswerRacesAutoAnswer(t *testing.T) {
+	pp := startPBXPhone(t, nil)
+	pp.ExpectMonitoringCall(MonitorExpectation{Label: "Listen: 1001"})
+	sp := pp.call(t, "127.0.0.1", uacParams{Mode: "answer", HoldMS: 800}, nil)
+	e := incomingEvent(t, pp.runningPhone)
+	// The user clicks Answer on a call the phone is answering by itself: it
+	// reports success once the call is up instead of blocking.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.Call.Answer(ctx); err != nil {
+		t.Errorf("Answer on an auto-answered call: %v", err)
+	}
+	if err := e.Call.Decline(DeclineBusy); err == nil {
+		t.Error("Decline on an active call succeeded")
+	}
+	waitCallState(t, pp.runningPhone, e.Call, CallEnded)
+	if err := e.Call.Answer(ctx); err != ErrCallEnded {
+		t.Errorf("Answer after the end = %v, want ErrCallEnded", err)
+	}
+	if code := sp.wait(10 * time.Second); code != 0 {
+		t.Errorf("caller exit %d", code)
+	}
+}

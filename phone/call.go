@@ -162,6 +162,8 @@ type Call struct {
 
 	hangupOnce sync.Once
 	hangupCh   chan struct{}
+	ringOnce   sync.Once
+	ringDone   chan struct{} // closed when an incoming call stops ringing
 	done       chan struct{}
 	endOnce    sync.Once
 	holdMu     sync.Mutex
@@ -185,6 +187,7 @@ func (p *Phone) newCall(dir Direction) *Call {
 		dir:      dir,
 		ctrl:     make(chan callCtrl),
 		hangupCh: make(chan struct{}),
+		ringDone: make(chan struct{}),
 		done:     make(chan struct{}),
 	}
 	c.info = CallInfo{ID: id, Direction: dir, Created: time.Now()}
@@ -240,12 +243,16 @@ func (c *Call) publishInfo() {
 	c.p.events.publish(Event{Kind: EventCallState, Call: c, CallInfo: c.Info()})
 }
 
+// leaveRinging marks that an incoming call no longer waits for Answer or Decline.
+func (c *Call) leaveRinging() { c.ringOnce.Do(func() { close(c.ringDone) }) }
+
 // end marks the call ended with a reason, stops its media and forgets it.
 func (c *Call) end(reason string, code int) {
 	c.endOnce.Do(func() {
 		if c.media != nil {
 			c.media.stop()
 		}
+		c.leaveRinging()
 		c.setState(CallEnded, func(ci *CallInfo) {
 			ci.EndReason = reason
 			ci.EndCode = code
@@ -275,6 +282,26 @@ func (c *Call) control(ctx context.Context, m callCtrl) error {
 	m.result = make(chan error, 1)
 	select {
 	case c.ctrl <- m:
+	case <-c.ringDone:
+		// Answered (perhaps automatically), declined or cancelled meanwhile:
+		// report how it settles.
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			switch st := c.State(); {
+			case m.answer && (st == CallActive || st == CallHeld):
+				return nil
+			case st == CallEnded:
+				return ErrCallEnded
+			case st != CallRinging:
+				return fmt.Errorf("answer or decline a call that is %s: %w", st, ErrWrongState)
+			}
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 	case <-c.done:
 		return ErrCallEnded
 	case <-ctx.Done():

@@ -192,6 +192,7 @@ func (p *Phone) serveInvite(d *diago.DialogServerSession) {
 				return
 			}
 			stopRinging()
+			c.leaveRinging()
 			err := p.answerCall(c, d)
 			m.result <- err
 			if err != nil {
@@ -201,6 +202,7 @@ func (p *Phone) serveInvite(d *diago.DialogServerSession) {
 			return
 		case <-autoTimer:
 			stopRinging()
+			c.leaveRinging()
 			if err := p.answerCall(c, d); err != nil {
 				return
 			}
