@@ -27,6 +27,7 @@ var modeDigits = map[monitor.MonitorMode]string{
 type callPanel struct {
 	u    *UI
 	root fyne.CanvasObject
+	box  *fyne.Container
 
 	regDot  *canvas.Circle
 	regText *widget.Label
@@ -148,7 +149,8 @@ func newCallPanel(u *UI) *callPanel {
 		keys, p.dialBtn, p.sent)
 
 	title := widget.NewLabelWithStyle(tr("phone.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	p.root = container.NewVScroll(container.NewVBox(title, reg, p.ring, p.active, widget.NewSeparator(), pad))
+	p.box = container.NewVBox(title, reg, p.ring, p.active, widget.NewSeparator(), pad)
+	p.root = container.NewVScroll(p.box)
 	p.render()
 	return p
 }
@@ -222,7 +224,17 @@ func (p *callPanel) liveCall() (PhoneCall, bool) {
 	return c, ok
 }
 
+// render shows the ring panel and the call card for the calls, and lays the panel out
+// again when a card appeared or went.
 func (p *callPanel) render() {
+	ring, active, modes := p.ring.Visible(), p.active.Visible(), p.modeRow.Visible()
+	p.renderCards()
+	if ring != p.ring.Visible() || active != p.active.Visible() || modes != p.modeRow.Visible() {
+		p.box.Refresh()
+	}
+}
+
+func (p *callPanel) renderCards() {
 	p.ringID, p.activeID = "", ""
 	var ringC, actC PhoneCall
 	for _, c := range p.calls {

@@ -120,6 +120,12 @@ func TestRingPanelOnAnIncomingMonitoringCall(t *testing.T) {
 	if !tu.panel.ring.Visible() || tu.panel.ringLabel.Text != label || tu.panel.ringTitle.Text != "Incoming monitoring call" {
 		t.Fatalf("ring panel visible=%v title=%q label=%q", tu.panel.ring.Visible(), tu.panel.ringTitle.Text, tu.panel.ringLabel.Text)
 	}
+	// laid out below the registration line, not over it
+	reg := tu.panel.box.Objects[1]
+	if r := tu.panel.ring; r.Position().Y < reg.Position().Y+reg.Size().Height || r.Size().Height < r.MinSize().Height {
+		t.Fatalf("ring panel at y=%v (%v high) overlaps the registration line ending at y=%v",
+			r.Position().Y, r.Size().Height, reg.Position().Y+reg.Size().Height)
+	}
 	if tu.tray.state != trayInCall {
 		t.Errorf("tray state %v while ringing", tu.tray.state)
 	}

@@ -168,6 +168,8 @@ func (u *UI) newSettingsForm() *settingsForm {
 		widget.NewFormItem(tr("settings.pbx.campaign_var"), f.campaignVar),
 		widget.NewFormItem(tr("settings.pbx.direction_var"), f.dirVar),
 	)))
+	pbx := container.NewVBox(f.driver, astForm, adv, container.NewBorder(nil, nil, f.pbxTest, nil, f.pbxResult),
+		note(tr("settings.restart_note")))
 	f.driver.OnChanged = func(s string) {
 		if s == demo {
 			astForm.Hide()
@@ -176,10 +178,9 @@ func (u *UI) newSettingsForm() *settingsForm {
 			astForm.Show()
 			adv.Show()
 		}
+		pbx.Refresh()
 	}
 	f.driver.OnChanged(f.driver.Selected)
-	pbx := container.NewVBox(f.driver, astForm, adv, container.NewBorder(nil, nil, f.pbxTest, nil, f.pbxResult),
-		note(tr("settings.restart_note")))
 
 	// SIP
 	f.sipServer = entryWith(c.SIP.Server, "pbx.example.com")

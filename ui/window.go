@@ -83,6 +83,7 @@ type UI struct {
 	countText *widget.Label
 	message   *widget.Label
 	empty     *widget.Label
+	emptyBox  *fyne.Container
 	demoBadge fyne.CanvasObject
 
 	notify *notifier
@@ -196,8 +197,9 @@ func (u *UI) buildLayout() {
 	u.empty = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
 	u.empty.Importance = widget.LowImportance
 	u.empty.Hide()
+	u.emptyBox = container.NewCenter(u.empty)
 	callsTab := container.NewBorder(container.NewVBox(u.filter.root, u.actions.root), nil, nil, nil,
-		container.NewStack(u.grid.table, container.NewCenter(u.empty)))
+		container.NewStack(u.grid.table, u.emptyBox))
 	u.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon(tr("tab.calls"), theme.ListIcon(), callsTab),
 		container.NewTabItemWithIcon(tr("tab.activity"), theme.HistoryIcon(), u.activity.root),
@@ -273,6 +275,7 @@ func (u *UI) apply(s monitor.Snapshot, stats []monitor.QueueStats) {
 	}
 	u.filter.setKnownQueues(queues)
 	u.countText.SetText(rowCountText(len(s.Calls), s.Total))
+	wasEmpty, text := u.empty.Visible(), u.empty.Text
 	switch {
 	case len(s.Calls) > 0:
 		u.empty.Hide()
@@ -282,6 +285,9 @@ func (u *UI) apply(s monitor.Snapshot, stats []monitor.QueueStats) {
 	default:
 		u.empty.SetText(tr("grid.empty"))
 		u.empty.Show()
+	}
+	if wasEmpty != u.empty.Visible() || text != u.empty.Text {
+		u.emptyBox.Refresh()
 	}
 	u.setFeed(s.Feed)
 	u.notify.queues(stats)
