@@ -32,6 +32,7 @@ const (
 	phoneAnswers phoneMode = iota
 	phoneRings
 	phoneDeclines
+	phoneHangsUpAtOnce
 )
 
 type fakePhone struct {
@@ -128,6 +129,12 @@ func (f *fakePhone) serve(d *diago.DialogServerSession) {
 		}
 	}
 	f.calls <- c
+	if phoneMode(f.mode.Load()) == phoneHangsUpAtOnce {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = d.Hangup(ctx)
+		return
+	}
 	go func() {
 		buf := make([]byte, 1500)
 		pcm := make([]int16, 1500)
@@ -406,6 +413,52 @@ func TestCallsToThePBXAreRefused(t *testing.T) {
 	var de *sipgo.ErrDialogResponse
 	if !errors.As(err, &de) || de.Res.StatusCode != 404 {
 		t.Errorf("INVITE to the demo PBX: %v, want 404", err)
+	}
+}
+
+// A supervisor who hangs up the moment the call is answered leaves no marker behind,
+// and a stolen call they drop at once ends.
+func TestSupervisorHangsUpAtOnce(t *testing.T) {
+	pbx, drv := newCentre(t, Config{})
+	f := newFakePhone(t, "2001")
+	f.mode.Store(int32(phoneHangsUpAtOnce))
+	f.register(pbx.Addr(), 60, true)
+	c := talking(t, drv)
+	if err := wait(t, act(drv, monitor.ActListen, c.ID), 5*time.Second, "the listen request"); err != nil && !errors.Is(err, monitor.ErrNotApplicable) {
+		t.Fatalf("listen: %v", err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		got, ok := drv.TruthCall(c.ID)
+		if !ok || got.Monitor == monitor.MonitorNone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the call still shows %q after the supervisor hung up", got.Monitor)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(pbx.Sessions()) != 0 {
+		t.Error("a session is left")
+	}
+
+	c = talking(t, drv)
+	if err := wait(t, act(drv, monitor.ActSteal, c.ID), 5*time.Second, "the steal request"); err != nil && !errors.Is(err, monitor.ErrNotApplicable) {
+		t.Fatalf("steal: %v", err)
+	}
+	deadline = time.Now().Add(2 * time.Second)
+	for {
+		got, ok := drv.TruthCall(c.ID)
+		if !ok {
+			break
+		}
+		if !got.Stolen && got.Monitor == monitor.MonitorNone {
+			break // the steal did not complete: the call stays with its agent
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stolen call goes on without anybody (%+v)", got)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

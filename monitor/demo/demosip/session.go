@@ -495,6 +495,7 @@ func (s *Session) supervise() {
 		case <-s.quit:
 			return
 		case <-dctx.Done():
+			s.settle()
 			s.end("the supervisor hung up", false)
 			return
 		case <-t.C:
@@ -536,6 +537,24 @@ func (s *Session) follow(c monitor.Call, ok bool) string {
 		return "the call was taken over"
 	}
 	return "the monitoring session was stopped"
+}
+
+// settle waits (a second at most) while the driver is still completing the request
+// that opened the session, so that release sees the mode or steal it set: a supervisor
+// who hangs up at once must not leave a marker behind.
+func (s *Session) settle() {
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		c, ok := s.centre.TruthCall(s.CallID())
+		if !ok || c.Monitor != monitor.MonitorPending {
+			return
+		}
+		select {
+		case <-s.quit:
+			return
+		case <-time.After(s.p.poll()):
+		}
+	}
 }
 
 // hangup ends the session from the PBX's side (BYE to the supervisor).
