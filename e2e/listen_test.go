@@ -128,3 +128,35 @@ func TestSupervisorHangsUpTheCallGoesOn(t *testing.T) {
 	}
 	r.waitFor("the second monitoring call is up", time.Second, func() bool { return in2.call.State() == phone.CallActive })
 }
+
+// The app runs the centre in real time (Driver.Run): the same request works while
+// the simulation moves on around it.
+func TestListenWhileTheCentreRunsInRealTime(t *testing.T) {
+	r := newRig(t, rigOptions{realTime: true})
+	r.waitFor("the grid fills", 2*time.Second, func() bool { return r.board.Len() > 0 })
+	c := r.talkingCalls()[0]
+	asked, res := r.request(monitor.ActListen, c.ID)
+	in := r.nextIncoming(2 * time.Second)
+	if err := r.result(res); err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	r.waitFor("the grid shows the supervisor listening", time.Second, func() bool {
+		row, _ := r.boardCall(c.ID)
+		return row.Monitor == monitor.MonitorListen
+	})
+	r.waitFor("speech plays on the headset", 2*time.Second, func() bool {
+		_, ok := r.hs.firstSound(asked)
+		return ok
+	})
+	_, res = r.request(monitor.ActHangup, c.ID)
+	if err := r.result(res); err != nil {
+		t.Fatalf("hang up: %v", err)
+	}
+	if err := within(in.call.Done(), 2*time.Second); err != nil {
+		t.Fatal("the supervisor's call went on after the call was hung up")
+	}
+	r.waitFor("the call leaves the grid", time.Second, func() bool {
+		_, ok := r.boardCall(c.ID)
+		return !ok
+	})
+}

@@ -160,6 +160,9 @@ type rigOptions struct {
 	// noAutoAnswer turns the phone's auto-answer hints off (the supervisor must answer
 	// or the call must be announced with ExpectMonitoringCall).
 	noAutoAnswer bool
+	// realTime runs the centre as the app does (Driver.Run on the wall clock) instead
+	// of stepping it from the test.
+	realTime bool
 }
 
 // rig is one supervisor's desk: the demo centre, its PBX, the softphone and its headset.
@@ -195,7 +198,16 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	drv := demo.New(demo.Config{Seed: 11, Calls: 24, Supervisor: "Lan Supervisor", OnMonitor: pbx.OnMonitor, Logger: log})
 	pbx.Attach(drv)
 	board := monitor.NewBoard(monitor.Options{Now: drv.Now, Logger: log})
-	drv.Attach(board)
+	runDone := make(chan struct{})
+	if o.realTime {
+		go func() {
+			defer close(runDone)
+			_ = drv.Run(ctx, board)
+		}()
+	} else {
+		close(runDone)
+		drv.Attach(board)
+	}
 
 	actx, err := audio.NewContext(audio.BackendNull)
 	if err != nil {
@@ -240,6 +252,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	}()
 	t.Cleanup(func() {
 		cancel()
+		<-runDone
 		<-ran
 		unsub()
 		<-done
