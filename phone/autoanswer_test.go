@@ -3,6 +3,8 @@ package phone
 import (
 	"context"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -222,5 +224,33 @@ func TestAnswerRacesAutoAnswer(t *testing.T) {
 	}
 	if code := sp.wait(10 * time.Second); code != 0 {
 		t.Errorf("caller exit %d", code)
+	}
+}
+
+func TestAnswerFollowsPBXCodecOrder(t *testing.T) {
+	pp := startPBXPhone(t, func(c *Config) { c.AutoAnswerHints = true })
+	alawFirst := strings.Replace(defaultOffer(), "RTP/AVP 0 8 101", "RTP/AVP 8 0 101", 1)
+	sp := pp.call(t, "127.0.0.1", uacParams{Mode: "answer", HoldMS: 1300, SDP: alawFirst, Pcap: "alaw.pcap",
+		Headers: []string{"Answer-Mode: Auto"}}, func(dir string) {
+		writeTonePcap(t, filepath.Join(dir, "alaw.pcap"), pcapRTP{SSRC: 8, PCMA: true, Segments: []pcapSegment{
+			{Dur: time.Second, Freq: 1000, Amp: 0.5},
+		}})
+	})
+	e := incomingEvent(t, pp.runningPhone)
+	active := waitCallState(t, pp.runningPhone, e.Call, CallActive)
+	if active.CallInfo.Codec != "PCMA" {
+		t.Errorf("codec %q, want PCMA, the PBX's first choice", active.CallInfo.Codec)
+	}
+	if code := sp.wait(10 * time.Second); code != 0 {
+		t.Errorf("caller exit %d", code)
+	}
+	ok := sp.received(`^SIP/2.0 200`)
+	if len(ok) == 0 || !regexp.MustCompile(`(?m)^m=audio \d+ RTP/AVP 8 0 101`).MatchString(ok[0]) {
+		t.Errorf("the answer does not keep the PBX's order 8 0 101:\n%q", ok)
+	}
+	// The A-law tone is decoded as A-law.
+	_, _, present, total := toneStats(pp.tap.blocks(1000))
+	if total < 45 || present < total-1 {
+		t.Errorf("A-law tone in %d of %d blocks, want about 50 blocks all with the tone", present, total)
 	}
 }

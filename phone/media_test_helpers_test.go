@@ -22,6 +22,8 @@ type pcapRTP struct {
 	// telephone-event.
 	Segments []pcapSegment
 	SSRC     uint32
+	// PCMA sends A-law (payload type 8) instead of µ-law (0).
+	PCMA bool
 }
 
 type pcapSegment struct {
@@ -75,8 +77,13 @@ func writeTonePcap(t testing.TB, path string, spec pcapRTP) []time.Duration {
 					pcm[k] = int16(math.Round(seg.Amp * 32767 * math.Sin(phase)))
 					phase += 2 * math.Pi * seg.Freq / clockRate
 				}
-				audio.EncodeULaw(payload, pcm)
-				p.PayloadType = 0
+				if spec.PCMA {
+					audio.EncodeALaw(payload, pcm)
+					p.PayloadType = 8
+				} else {
+					audio.EncodeULaw(payload, pcm)
+					p.PayloadType = 0
+				}
 				p.Timestamp = ts
 				p.Payload = append([]byte(nil), payload...)
 			}

@@ -66,9 +66,6 @@ const (
 	FailTLS
 	// FailRejected: the PBX answered with another error (404, 5xx, ...).
 	FailRejected
-	// FailConfig: the local configuration cannot work (for example the local address
-	// cannot be bound).
-	FailConfig
 )
 
 // String names the failure class.
@@ -84,8 +81,6 @@ func (f Failure) String() string {
 		return "TLS error"
 	case FailRejected:
 		return "rejected by PBX"
-	case FailConfig:
-		return "configuration error"
 	}
 	return "unknown"
 }
