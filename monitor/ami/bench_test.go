@@ -2,6 +2,7 @@ package ami
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"testing"
@@ -81,3 +82,44 @@ func BenchmarkPipelineBurst(b *testing.B) {
 }
 
 var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// BenchmarkDriverBurst streams the burst recording over TCP, as fast as the socket
+// goes, into a running Driver (socket reader, parser, mapper, event queue, Board).
+func BenchmarkDriverBurst(b *testing.B) {
+	loadCanned(b)
+	rec := loadRecording(b, "burst")
+	events := bytes.Count(rec.in, []byte("\r\nEvent: ")) + bytes.Count(rec.in[:64], []byte("Event: "))
+	srv := newReplayServer(b)
+	srv.speed = 1e12 // no pacing
+	b.SetBytes(int64(len(rec.in)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sc := buildScript(b, rec, nil)
+		sc.insertResync()
+		sc.queueStatus, sc.coreShowChannels = cannedQueueStatus, cannedNoChannels
+		srv.scripts <- sc
+		cfg := testConfig(srv.port())
+		cfg.Logger = quietLogger
+		drv, err := New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		board := monitor.NewBoard(monitor.Options{Logger: quietLogger})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- drv.Run(ctx, board) }()
+		if err := <-sc.done; err != nil {
+			b.Fatal(err)
+		}
+		if err := drv.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if board.Len() != 0 {
+			b.Fatalf("%d calls left", board.Len())
+		}
+		cancel()
+		<-done
+	}
+	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

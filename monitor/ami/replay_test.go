@@ -427,6 +427,9 @@ func loadCanned(t testing.TB) {
 
 // rewrite replaces the recorded ActionID of a raw message.
 func rewriteID(raw []byte, recID, id string) []byte {
+	if !bytes.Contains(raw, []byte("ActionID: "+recID+"\r\n")) {
+		return raw
+	}
 	return bytes.Replace(raw, []byte("ActionID: "+recID+"\r\n"), []byte("ActionID: "+id+"\r\n"), 1)
 }
 
