@@ -63,6 +63,14 @@ type Asterisk struct {
 	StealExten   string `json:"steal_exten"`
 	// TransferContext: the dialplan context in which a transfer dials the chosen agent.
 	TransferContext string `json:"transfer_context"`
+	// TransferMethod is "blind" (AMI BlindTransfer of the agent's channel, the default)
+	// or "redirect" (AMI Redirect of the customer's channel).
+	TransferMethod string `json:"transfer_method"`
+	// RingTimeout is how long the PBX rings the supervisor's phone for a monitoring call.
+	RingTimeout Duration `json:"ring_timeout"`
+	// Secret, when set, is used instead of the keyring's AMI secret. It lives in memory
+	// only (never saved): the Settings dialog's Test button sets it to the typed secret.
+	Secret string `json:"-"`
 }
 
 // Demo tunes the simulated contact centre.
@@ -128,6 +136,8 @@ func Default() Config {
 			StealContext:       "earshot-steal",
 			StealExten:         "2001",
 			TransferContext:    "earshot-transfer",
+			TransferMethod:     "blind",
+			RingTimeout:        Duration(20 * time.Second),
 		},
 		Demo:                 Demo{Calls: 60, Seed: 1},
 		SIP:                  SIP{Transport: "udp", SRTP: "off", Expiry: Duration(5 * time.Minute)},
@@ -235,6 +245,10 @@ func (c *Config) applyEnv(get func(string) string) error {
 	str("EARSHOT_AMI_USER", &c.Asterisk.User)
 	str("EARSHOT_AMI_CA_FILE", &c.Asterisk.CAFile)
 	str("EARSHOT_SUPERVISOR_ENDPOINT", &c.Asterisk.SupervisorEndpoint)
+	str("EARSHOT_STEAL_CONTEXT", &c.Asterisk.StealContext)
+	str("EARSHOT_STEAL_EXTEN", &c.Asterisk.StealExten)
+	str("EARSHOT_TRANSFER_CONTEXT", &c.Asterisk.TransferContext)
+	str("EARSHOT_TRANSFER_METHOD", &c.Asterisk.TransferMethod)
 	str("EARSHOT_SIP_SERVER", &c.SIP.Server)
 	str("EARSHOT_SIP_USER", &c.SIP.User)
 	str("EARSHOT_AUDIO_BACKEND", &c.Audio.Backend)
@@ -276,9 +290,12 @@ func (c *Config) SIPPasswordKey() secret.Key {
 	return secret.Key{Kind: "sip", Account: user + "@" + c.SIP.Server}
 }
 
-// AMISecret returns the AMI secret: EARSHOT_AMI_SECRET when set (headless use), else the
-// OS keyring.
+// AMISecret returns the AMI secret: the in-memory Asterisk.Secret when set, else
+// EARSHOT_AMI_SECRET when set (headless use), else the OS keyring.
 func (c *Config) AMISecret() (string, error) {
+	if c.Asterisk.Secret != "" {
+		return c.Asterisk.Secret, nil
+	}
 	if v := os.Getenv("EARSHOT_AMI_SECRET"); v != "" {
 		return v, nil
 	}

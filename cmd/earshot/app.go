@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -231,10 +230,6 @@ func saveSettings(c config.Config) error {
 	return nil
 }
 
-// envMu serialises the short window in which a PBX test passes a typed secret to the
-// driver factory through EARSHOT_AMI_SECRET.
-var envMu sync.Mutex
-
 // testPBXLogin builds the driver for cfg and runs it until the feed connects (nil) or
 // fails (the error, wrapping monitor.ErrAuth, ErrUnreachable, ...), or ctx ends.
 func testPBXLogin(ctx context.Context, cfg config.Config, secret string, log *slog.Logger) error {
@@ -242,22 +237,10 @@ func testPBXLogin(ctx context.Context, cfg config.Config, secret string, log *sl
 	if !ok {
 		return fmt.Errorf("unknown PBX driver %q", cfg.Driver)
 	}
-	envMu.Lock()
-	restore := func() {}
 	if secret != "" {
-		old, had := os.LookupEnv("EARSHOT_AMI_SECRET")
-		_ = os.Setenv("EARSHOT_AMI_SECRET", secret)
-		restore = func() {
-			if had {
-				_ = os.Setenv("EARSHOT_AMI_SECRET", old)
-			} else {
-				_ = os.Unsetenv("EARSHOT_AMI_SECRET")
-			}
-		}
+		cfg.Asterisk.Secret = secret // in memory only, never saved
 	}
 	d, err := f(cfg, log)
-	restore()
-	envMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("set up the %s driver: %w", cfg.Driver, err)
 	}
@@ -268,15 +251,19 @@ func testPBXLogin(ctx context.Context, cfg config.Config, secret string, log *sl
 		if e.Kind != monitor.EventFeed {
 			return
 		}
+		var err error
 		switch e.Feed.State {
 		case monitor.FeedConnected:
-			result <- nil
 		case monitor.FeedLost:
-			err := e.Feed.Err
-			if err == nil {
+			if err = e.Feed.Err; err == nil {
 				err = monitor.ErrUnreachable
 			}
-			result <- err
+		default:
+			return
+		}
+		select { // the first verdict counts; never block the driver
+		case result <- err:
+		default:
 		}
 	})
 	go func() {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/earshot-app/earshot/config"
 	"github.com/earshot-app/earshot/monitor"
@@ -34,7 +35,17 @@ func newAMIDriver(cfg config.Config, log *slog.Logger) (*ami.Driver, error) {
 		}
 		return nil, fmt.Errorf("read the AMI secret from the OS keyring: %w", err)
 	}
+	method := ami.TransferBlind
+	switch a.TransferMethod {
+	case "", "blind", ami.TransferBlind:
+	case ami.TransferRedirect:
+		method = ami.TransferRedirect
+	default:
+		return nil, fmt.Errorf("unknown transfer method %q (want blind or redirect)", a.TransferMethod)
+	}
 	return ami.New(ami.Config{
+		TransferMethod:     method,
+		RingTimeout:        time.Duration(a.RingTimeout),
 		Host:               a.Host,
 		Port:               a.Port,
 		User:               a.User,
