@@ -2,11 +2,14 @@ package phone
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/earshot-app/earshot/audio"
 )
 
 func TestAutoAnswerPolicy(t *testing.T) {
@@ -252,5 +255,33 @@ func TestAnswerFollowsPBXCodecOrder(t *testing.T) {
 	_, _, present, total := toneStats(pp.tap.blocks(1000))
 	if total < 45 || present < total-1 {
 		t.Errorf("A-law tone in %d of %d blocks, want about 50 blocks all with the tone", present, total)
+	}
+}
+
+func TestMissingHeadsetKeepsTheCallUp(t *testing.T) {
+	pp := startPBXPhone(t, func(c *Config) {
+		c.AutoAnswerHints = true
+		c.Media.Output = "headset that is not plugged in"
+	})
+	sp := pp.call(t, "127.0.0.1", uacParams{Mode: "answer", HoldMS: 1000, Headers: []string{"Answer-Mode: Auto"}}, nil)
+	e := incomingEvent(t, pp.runningPhone)
+	active := waitCallState(t, pp.runningPhone, e.Call, CallActive)
+	err := e.Call.AudioError()
+	if err == nil || !errors.Is(err, audio.ErrNoDevice) || !strings.Contains(err.Error(), "headset that is not plugged in") {
+		t.Errorf("AudioError() = %v, want a readable missing-device error", err)
+	}
+	if active.CallInfo.AudioError == "" {
+		t.Error("the active-call event does not carry the audio error")
+	}
+	time.Sleep(500 * time.Millisecond)
+	if e.Call.State() != CallActive {
+		t.Errorf("the call is %s without a headset, want it to stay up", e.Call.State())
+	}
+	if n := e.Call.MediaStats().PacketsSent; n < 15 {
+		t.Errorf("%d RTP packets sent in 0.5 s without a headset, want silence every 20 ms", n)
+	}
+	waitCallState(t, pp.runningPhone, e.Call, CallEnded)
+	if code := sp.wait(10 * time.Second); code != 0 {
+		t.Errorf("caller exit %d", code)
 	}
 }

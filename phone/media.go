@@ -159,7 +159,7 @@ func newCallMedia(c *Call, dm *diago.DialogMedia) (*callMedia, error) {
 			OnError:       m.deviceLost,
 		}, m.jb.Pull, m.captured)
 		if err != nil {
-			m.setAudioErr(err)
+			m.setAudioErr(err, false)
 			return m, fmt.Errorf("open the headset: %w", err)
 		}
 		m.stream = cs
@@ -178,15 +178,19 @@ func codecStaticPT(name string) uint8 {
 
 func (m *callMedia) codecName() string { return strings.ToUpper(m.codec.Name) }
 
-func (m *callMedia) setAudioErr(err error) {
+// setAudioErr records a headset problem; the call's next state event (or, for a
+// device lost mid-call, an event now) carries it.
+func (m *callMedia) setAudioErr(err error, publish bool) {
 	m.audioErr.Store(&err)
 	m.c.update(func(ci *CallInfo) { ci.AudioError = err.Error() })
-	m.c.publishInfo()
+	if publish {
+		m.c.publishInfo()
+	}
 }
 
 func (m *callMedia) deviceLost(err error) {
 	m.c.p.log.Error("the headset stopped; the call stays up", "call", m.c.id, "error", err)
-	m.setAudioErr(err)
+	m.setAudioErr(err, true)
 }
 
 func (m *callMedia) start() {
