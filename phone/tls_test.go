@@ -231,3 +231,42 @@ func TestTCPTransportRegistersAndTakesCalls(t *testing.T) {
 		t.Errorf("TCP caller exit %d", code)
 	}
 }
+
+func TestCallOverTheTLSConnection(t *testing.T) {
+	ca := newTestCA(t, "Earshot test PBX CA")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend := l.Addr().String()
+	l.Close()
+	front := tlsFront(t, ca.serverCert(t), backend)
+	_, frontPort, _ := net.SplitHostPort(front)
+	_, backPort, _ := net.SplitHostPort(backend)
+	sp := startSipp(t, "registrar_calls.xml", "-i", "127.0.0.1", "-p", backPort, "-t", "t1", "-m", "1",
+		"-mp", strconv.Itoa(freeUDPPort(t, "127.0.0.1", true)), "-key", "pass", "tls-pw", "-key", "front_port", frontPort)
+	waitFor(t, 5*time.Second, "sipp listening on TCP", func() bool {
+		c, err := net.Dial("tcp", backend)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	ph := startPhone(t, Config{Account: Account{Server: front, User: "2001", Password: "tls-pw",
+		Transport: TransportTLS, CAFile: ca.file(t)}, AutoAnswerHints: true})
+	ph.waitRegistered(t, 10*time.Second)
+	// The phone does not listen: the PBX's INVITE comes over the phone's own TLS
+	// connection, is answered on it, and the call is hung up by the PBX.
+	e := ph.events.waitFor(t, 10*time.Second, "the call over TLS", func(e Event) bool { return e.Kind == EventIncomingCall })
+	if e.CallInfo.RemoteNumber != "1001" || !e.CallInfo.AutoAnswer {
+		t.Errorf("call info %+v", e.CallInfo)
+	}
+	waitCallState(t, ph, e.Call, CallActive)
+	ended := waitCallState(t, ph, e.Call, CallEnded)
+	if ended.CallInfo.EndReason != "the other party hung up" || ended.CallInfo.Codec != "PCMA" {
+		t.Errorf("end %q codec %q", ended.CallInfo.EndReason, ended.CallInfo.Codec)
+	}
+	if code := sp.wait(10 * time.Second); code != 0 {
+		t.Errorf("PBX scenario exit %d", code)
+	}
+}
