@@ -107,8 +107,10 @@ func (p *Phone) guard(next sipgo.RequestHandler) sipgo.RequestHandler {
 			next(req, tx)
 			return
 		}
-		p.log.Warn("refused a SIP request from an address that is not the PBX",
-			"method", req.Method.String(), "source", src)
+		if p.refusedLog.allow(host, time.Now()) {
+			p.log.Warn("refused a SIP request from an address that is not the PBX (logged once a minute per address)",
+				"method", req.Method.String(), "source", src)
+		}
 		if req.IsAck() || tx == nil {
 			return
 		}
@@ -117,4 +119,24 @@ func (p *Phone) guard(next sipgo.RequestHandler) sipgo.RequestHandler {
 			p.log.Debug("respond 403", "error", err)
 		}
 	}
+}
+
+// logLimiter lets one log line per key through per minute, so a scanner flooding
+// the phone does not flood the log.
+type logLimiter struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func (l *logLimiter) allow(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil || len(l.last) > 1024 {
+		l.last = make(map[string]time.Time)
+	}
+	if t, ok := l.last[key]; ok && now.Sub(t) < time.Minute {
+		return false
+	}
+	l.last[key] = now
+	return true
 }

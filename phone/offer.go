@@ -16,6 +16,7 @@ import (
 // offerError is a reason to answer an INVITE 488 Not Acceptable Here.
 type offerError struct{ reason string }
 
+// Error is the reason sent in the 488's Warning header.
 func (e *offerError) Error() string { return e.reason }
 
 // checkOffer decides, before anything rings, whether the INVITE's SDP offer can be

@@ -154,8 +154,9 @@ type Phone struct {
 	tcpLn     net.Listener
 	tlsConfig *tls.Config
 
-	trusted atomic.Pointer[trustSet]
-	events  hub
+	trusted    atomic.Pointer[trustSet]
+	refusedLog logLimiter
+	events     hub
 
 	autoAnswerHints atomic.Bool
 	retryNow        chan struct{}

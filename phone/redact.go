@@ -26,10 +26,12 @@ func newRedactHandler(next slog.Handler) slog.Handler {
 	return &redactHandler{next: next}
 }
 
+// Enabled defers to the wrapped handler.
 func (h *redactHandler) Enabled(ctx context.Context, l slog.Level) bool {
 	return h.next.Enabled(ctx, l)
 }
 
+// Handle scrubs the record's message and attributes and passes it on.
 func (h *redactHandler) Handle(ctx context.Context, r slog.Record) error {
 	out := slog.NewRecord(r.Time, r.Level, redactString(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
@@ -39,6 +41,7 @@ func (h *redactHandler) Handle(ctx context.Context, r slog.Record) error {
 	return h.next.Handle(ctx, out)
 }
 
+// WithAttrs scrubs the attributes before attaching them.
 func (h *redactHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	clean := make([]slog.Attr, len(as))
 	for i, a := range as {
@@ -47,6 +50,7 @@ func (h *redactHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	return &redactHandler{next: h.next.WithAttrs(clean)}
 }
 
+// WithGroup keeps the scrubbing for the group.
 func (h *redactHandler) WithGroup(name string) slog.Handler {
 	return &redactHandler{next: h.next.WithGroup(name)}
 }

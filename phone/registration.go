@@ -132,7 +132,10 @@ type regError struct {
 	minExpires time.Duration
 }
 
+// Error is the readable reason.
 func (e *regError) Error() string { return e.reason }
+
+// Unwrap gives the underlying transport or SIP error.
 func (e *regError) Unwrap() error { return e.err }
 
 // classifyRegisterError turns an error from a REGISTER transaction into a readable,
