@@ -120,6 +120,9 @@ type CallInfo struct {
 	Codec string
 	// AudioError describes a headset problem (the call stays up without audio).
 	AudioError string
+	// RemoteHeld is true while the other party holds the call (its re-INVITE said
+	// sendonly or inactive).
+	RemoteHeld bool
 	// Muted and Held reflect SetMuted and Hold.
 	Muted bool
 	Held  bool
@@ -504,6 +507,50 @@ func (p *Phone) hangupAll() {
 			c.end("the phone stopped", 0)
 		}
 		cancel()
+	}
+}
+
+// callBySIPID finds a call in progress by its SIP Call-ID.
+func (p *Phone) callBySIPID(id string) *Call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.calls {
+		c.mu.Lock()
+		match := c.info.SIPCallID == id
+		c.mu.Unlock()
+		if match {
+			return c
+		}
+	}
+	return nil
+}
+
+// noteReInvite records a hold or resume by the other party, after diago handled
+// its re-INVITE (diago does not expose the negotiated direction).
+func (p *Phone) noteReInvite(req *sip.Request) {
+	to := req.To()
+	if to == nil || to.Params == nil {
+		return
+	}
+	if tag, ok := to.Params.Get("tag"); !ok || tag == "" {
+		return
+	}
+	cid := req.CallID()
+	if cid == nil {
+		return
+	}
+	c := p.callBySIPID(cid.Value())
+	if c == nil || len(req.Body()) == 0 {
+		return
+	}
+	held := offerHolds(req.Body())
+	c.mu.Lock()
+	changed := c.info.State != CallEnded && c.info.RemoteHeld != held
+	c.info.RemoteHeld = held
+	c.mu.Unlock()
+	if changed {
+		p.log.Info("call hold by the other party", "call", c.id, "held", held)
+		c.publishInfo()
 	}
 }
 

@@ -105,6 +105,9 @@ func (p *Phone) guard(next sipgo.RequestHandler) sipgo.RequestHandler {
 		}
 		if p.trusted.Load().allows(net.ParseIP(host)) {
 			next(req, tx)
+			if req.IsInvite() {
+				p.noteReInvite(req)
+			}
 			return
 		}
 		if p.refusedLog.allow(host, time.Now()) {

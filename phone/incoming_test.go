@@ -281,3 +281,28 @@ func phoneAddr(t *testing.T, ph *runningPhone) *net.UDPAddr {
 	}
 	return a
 }
+
+func TestHoldByTheOtherPartyIsReported(t *testing.T) {
+	pp := startPBXPhone(t, func(c *Config) { c.AutoAnswerHints = true })
+	sp := pp.call(t, "127.0.0.1", uacParams{Mode: "hold", HoldMS: 400, Headers: []string{"Answer-Mode: Auto"}}, nil)
+	e := incomingEvent(t, pp.runningPhone)
+	c := e.Call
+	waitCallState(t, pp.runningPhone, c, CallActive)
+	held := pp.events.waitFor(t, 5*time.Second, "the remote hold", func(e Event) bool {
+		return e.Call == c && e.CallInfo.RemoteHeld
+	})
+	if held.CallInfo.State != CallActive {
+		t.Errorf("state on remote hold %s, want active (the phone itself did not hold)", held.CallInfo.State)
+	}
+	pp.events.waitFor(t, 5*time.Second, "the remote resume", func(e Event) bool {
+		return e.Call == c && !e.CallInfo.RemoteHeld && e.Time.After(held.Time)
+	})
+	waitCallState(t, pp.runningPhone, c, CallEnded)
+	if code := sp.wait(10 * time.Second); code != 0 {
+		t.Errorf("caller exit %d", code)
+	}
+	oks := sp.received(`^SIP/2.0 200`)
+	if len(oks) < 3 || !regexp.MustCompile(`(?m)^a=recvonly`).MatchString(oks[1]) {
+		t.Errorf("the phone did not answer the hold with a=recvonly:\n%q", oks)
+	}
+}

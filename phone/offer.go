@@ -215,3 +215,22 @@ func sourceIP(req *sip.Request) net.IP {
 	}
 	return net.ParseIP(host)
 }
+
+// offerHolds reports whether an SDP offer puts the call on hold: a=sendonly or
+// a=inactive, or the old-style c=0.0.0.0.
+func offerHolds(body []byte) bool {
+	sd := sdp.SessionDescription{}
+	if sdp.Unmarshal(body, &sd) != nil {
+		return false
+	}
+	for _, c := range sd.Values("c") {
+		if f := strings.Fields(c); len(f) >= 3 && f[2] == "0.0.0.0" {
+			return true
+		}
+	}
+	switch sd.MediaDirection() {
+	case sdp.ModeSendonly, sdp.ModeInactive:
+		return true
+	}
+	return false
+}
