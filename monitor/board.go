@@ -186,9 +186,11 @@ func (b *Board) apply(e *Event) bool {
 			return true
 		}
 		if c.Status == StatusAnswered {
-			// a transfer: the call now rings the chosen agent
+			// a transfer: the call now rings the chosen agent; it is not waiting in
+			// the queue again, so it leaves the queue's waiting figures
 			c.Status = StatusCalling
 			c.StatusSince = at
+			c.QueueJoinTime = time.Time{}
 		}
 		if e.Agent != "" {
 			c.LastAgent = e.Agent
@@ -307,6 +309,9 @@ func (b *Board) start(e *Event) bool {
 }
 
 func fillDetails(c *Call, e *Event) {
+	if e.Kind == EventCallUpdated && e.Replace {
+		c.Customer, c.Hotline, c.Campaign = e.Customer, e.Hotline, e.Campaign
+	}
 	if e.Customer != "" {
 		c.Customer = e.Customer
 	}

@@ -307,6 +307,35 @@ func TestSyncDropsGhostsAddsMissingKeepsKnownTimes(t *testing.T) {
 	}
 }
 
+func TestTransferredCallIsNotWaitingInTheQueue(t *testing.T) {
+	b, clock := newTestBoard(at(0))
+	b.Apply(inboundStart("x", 0))
+	b.Apply(Event{Kind: EventQueueJoined, CallID: "x", At: at(1), Queue: "support"})
+	b.Apply(Event{Kind: EventAnswered, CallID: "x", At: at(5), Agent: "Agent 1001"})
+	b.Apply(Event{Kind: EventAgentRinging, CallID: "x", At: at(600), Agent: "Agent 1003"})
+	clock.now = at(602)
+	st := b.Stats()
+	if len(st) != 1 || st[0].Waiting != 0 || st[0].LongestWait != 0 || st[0].Talking != 0 {
+		t.Fatalf("a call being transferred counts in the queue figures: %+v", st)
+	}
+	if c, _ := b.Get("x"); c.Waiting() || c.TimeInStatus(clock.now) != 2*time.Second {
+		t.Fatalf("transferred call: waiting %v, time in status %v", c.Waiting(), c.TimeInStatus(clock.now))
+	}
+}
+
+func TestUpdateWithReplaceCorrectsAnEarlyGuess(t *testing.T) {
+	b, _ := newTestBoard(at(0))
+	b.Apply(Event{Kind: EventCallStarted, CallID: "x", At: at(0), Customer: "1001", Hotline: "7003"})
+	b.Apply(Event{Kind: EventCallUpdated, CallID: "x", At: at(1), Direction: Outbound})
+	if c, _ := b.Get("x"); c.Hotline != "7003" {
+		t.Fatalf("an update without Replace must keep values: %+v", c)
+	}
+	b.Apply(Event{Kind: EventCallUpdated, CallID: "x", At: at(1), Replace: true, Customer: "7003"})
+	if c, _ := b.Get("x"); c.Customer != "7003" || c.Hotline != "" || c.Direction != Outbound {
+		t.Fatalf("Replace did not correct the guess: %+v", c)
+	}
+}
+
 func TestTransferOfAStolenCallForgetsTheSupervisor(t *testing.T) {
 	b, _ := newTestBoard(at(0))
 	b.Apply(inboundStart("x", 0))

@@ -103,9 +103,9 @@ func (p Permissions) Allows(k ActionKind) bool {
 type Driver interface {
 	// Name is a short driver name for logs and the UI ("asterisk", "demo").
 	Name() string
-	// Run feeds sink until ctx is cancelled: it connects, reports EventFeed states,
-	// sends an EventSync with the PBX's full state after every (re)connect, then streams
-	// events; on failure it reconnects with capped backoff. It returns ctx.Err() when
+	// Run feeds sink until ctx is cancelled: it connects, reports EventFeed states;
+	// after every (re)connect it sends an EventSync with the PBX's full state and only
+	// then EventFeed connected, then streams events; on failure it reconnects with capped backoff. It returns ctx.Err() when
 	// cancelled, or an error only when retrying cannot help (for example bad credentials
 	// may be returned wrapped in ErrAuth).
 	Run(ctx context.Context, sink Sink) error

@@ -15,7 +15,9 @@ const (
 	// start for a known call only fills in what was missing.
 	EventCallStarted EventKind = iota + 1
 	// EventCallUpdated fills in details learned late (Customer, Hotline, Campaign,
-	// Direction); empty fields leave the call as it is.
+	// Direction); empty fields leave the call as it is, unless Replace is set: then
+	// Customer, Hotline and Campaign replace the call's values, empty ones included
+	// (a driver correcting an early guess).
 	EventCallUpdated
 	// EventQueueJoined: the call entered Queue at At and waits there (status Calling).
 	EventQueueJoined
@@ -126,20 +128,34 @@ type Feed struct {
 // Event is one thing that happened, in PBX-neutral terms. Which fields matter depends on
 // Kind (see the EventKind constants). Events are plain values: drivers may reuse them.
 type Event struct {
-	Kind       EventKind
-	CallID     string
-	At         time.Time
-	Customer   string
-	Hotline    string
-	Queue      string
-	Agent      string
-	Campaign   string
-	Direction  Direction
-	Mode       MonitorMode
+	// Kind says what happened; it decides which other fields matter.
+	Kind EventKind
+	// CallID names the call (Call.ID); empty for EventFeed and EventSync.
+	CallID string
+	// At is when it happened on the board's clock; zero means now.
+	At time.Time
+	// Customer, Hotline, Queue, Agent and Campaign carry the column values the
+	// event sets (see each kind).
+	Customer string
+	Hotline  string
+	Queue    string
+	Agent    string
+	Campaign string
+	// Direction, when known, sets the call's direction.
+	Direction Direction
+	// Replace makes an EventCallUpdated overwrite Customer, Hotline and Campaign even
+	// with empty values.
+	Replace bool
+	// Mode is the monitoring mode, for EventMonitorStarted.
+	Mode MonitorMode
+	// Supervisor names the supervisor, for EventMonitorStarted and EventStolen.
 	Supervisor string
-	Reason     EndReason
-	Feed       Feed
-	Calls      []Call
+	// Reason says how the call ended, for EventCallEnded.
+	Reason EndReason
+	// Feed is the feed's state, for EventFeed.
+	Feed Feed
+	// Calls is the PBX's full state, for EventSync.
+	Calls []Call
 }
 
 // Sink receives events; the Board is one. Apply must not block for long: drivers call it

@@ -103,7 +103,7 @@ func actionCheck(k monitor.ActionKind, c *monitor.Call, perms monitor.Permission
 			return false, "why.stolen"
 		}
 	case monitor.ActTransfer:
-		if !talking && !c.Waiting() {
+		if !talking { // the seed: from the agent talking to another agent
 			return false, "why.not_transferable"
 		}
 	case monitor.ActHangup:

@@ -57,8 +57,11 @@ func TestActionsEnableForTheSelectedCall(t *testing.T) {
 	t.Run("waiting in a queue", func(t *testing.T) {
 		tu.selectCall(t, 0)
 		want := all(false)
-		want[monitor.ActTransfer], want[monitor.ActHangup] = true, true
+		want[monitor.ActHangup] = true
 		eq(t, tu.enabled(), want)
+		if tip := tu.actions.buttons[monitor.ActTransfer].Tip(); !strings.Contains(tip, "Only a call that is answered can be transferred.") {
+			t.Errorf("transfer tooltip = %q", tip)
+		}
 		if tip := tu.actions.buttons[monitor.ActListen].Tip(); !strings.Contains(tip, "Only for a call an agent is talking on.") || !strings.Contains(tip, "Ctrl+L") {
 			t.Errorf("listen tooltip = %q", tip)
 		}

@@ -9,18 +9,15 @@ import (
 	"time"
 
 	"github.com/earshot-app/earshot/config"
+	"github.com/earshot-app/earshot/internal/keyringtest"
 	"github.com/earshot-app/earshot/monitor"
 	"github.com/earshot-app/earshot/secret"
 )
 
-// The test suite runs inside a private D-Bus session with an unlocked GNOME Keyring
-// (scripts/test.sh), so the settings dialog stores passwords in the real Secret Service.
+// The tests run with a real OS keyring (TestMain moves them into a private GNOME Keyring
+// session when needed), so the settings dialog stores passwords in the real Secret Service.
 func TestSettingsSaveSecretsToTheKeyringAndTheRestToTheFile(t *testing.T) {
-	probe := secret.Key{Kind: "test", Account: t.Name()}
-	if err := secret.Set(probe, "x"); err != nil {
-		t.Fatalf("this test needs the OS keyring (run it as scripts/test.sh does, inside dbus-run-session with gnome-keyring): %v", err)
-	}
-	_ = secret.Delete(probe)
+	keyringtest.Require(t)
 	var saved []config.Config
 	var tested []string
 	tu := newTestUI(t, 10, func(o *Options) {

@@ -80,7 +80,8 @@ func monitorApplies(c *call, mode monitor.MonitorMode) string {
 	if c.stolen {
 		return "the supervisor is already the party of this call"
 	}
-	if mode != monitor.MonitorListen && !agentTalking(c) {
+	if !agentTalking(c) {
+		// as on a real PBX: monitoring spies on the agent's channel, so there must be one
 		return "no agent is talking on this call"
 	}
 	return ""
@@ -238,6 +239,7 @@ func (d *Driver) transferLocked(c *call, a monitor.Action) error {
 	c.ph = phTransfer
 	c.status = monitor.StatusCalling
 	c.since = s.now
+	c.transferred = true // it rings an agent; it is not waiting in the queue again
 	c.lastAgent = target.name
 	c.gen++
 	target.state = monitor.AgentRinging

@@ -371,20 +371,18 @@ func TestMonitoringNeedsAnAgentOnTheCall(t *testing.T) {
 	waiting := waitForCall(t, r.d, time.Minute, func(c monitor.Call) bool {
 		return c.Direction == monitor.Inbound && c.Status == monitor.StatusCalling
 	})
-	for _, k := range []monitor.ActionKind{monitor.ActWhisper, monitor.ActBarge, monitor.ActSteal} {
-		wantActionErr(t, r.d.Act(ctx, monitor.Action{Kind: k, CallID: waiting.ID}), monitor.ErrNotApplicable)
+	// as on Asterisk, where ChanSpy needs the agent's channel: no monitoring, steal or
+	// transfer before an agent talks
+	notYet := []monitor.ActionKind{monitor.ActListen, monitor.ActWhisper, monitor.ActBarge, monitor.ActSteal, monitor.ActTransfer}
+	for _, k := range notYet {
+		wantActionErr(t, r.d.Act(ctx, monitor.Action{Kind: k, CallID: waiting.ID, Agent: "1001"}), monitor.ErrNotApplicable)
 	}
 	ringing := waitForCall(t, r.d, time.Minute, func(c monitor.Call) bool { return c.Status == monitor.StatusRinging })
-	for _, k := range []monitor.ActionKind{monitor.ActWhisper, monitor.ActBarge, monitor.ActSteal} {
-		wantActionErr(t, r.d.Act(ctx, monitor.Action{Kind: k, CallID: ringing.ID}), monitor.ErrNotApplicable)
+	for _, k := range notYet {
+		wantActionErr(t, r.d.Act(ctx, monitor.Action{Kind: k, CallID: ringing.ID, Agent: "1001"}), monitor.ErrNotApplicable)
 	}
-	// listening works on any call: the supervisor hears the customer wait, or the
-	// outbound call ring, and stays on once an agent answers
-	if err := r.d.Act(ctx, monitor.Action{Kind: monitor.ActListen, CallID: ringing.ID}); err != nil {
-		t.Fatalf("listen on a ringing outbound call: %v", err)
-	}
-	if row := r.row(t, ringing.ID); row.Monitor != monitor.MonitorListen {
-		t.Fatalf("listen on a ringing call: %+v", row)
+	if row := r.row(t, ringing.ID); row.Monitor != monitor.MonitorNone {
+		t.Fatalf("a refused listen left a monitoring marker: %+v", row)
 	}
 	for _, k := range monitor.ActionKinds {
 		wantActionErr(t, r.d.Act(ctx, monitor.Action{Kind: k, CallID: "1795668852.0"}), monitor.ErrCallGone)

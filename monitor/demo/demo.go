@@ -215,8 +215,8 @@ func (d *Driver) Now() time.Time {
 	return time.Unix(0, d.sim.published.Load())
 }
 
-// Attach connects sink as Run does, without the real-time loop: it reports the feed
-// connected and sends an EventSync with every call in progress; from then on Step,
+// Attach connects sink as Run does, without the real-time loop: it sends an EventSync
+// with every call in progress, then reports the feed connected; from then on Step,
 // Advance and Act send their events to sink. Attach(nil) detaches.
 func (d *Driver) Attach(sink monitor.Sink) {
 	d.mu.Lock()
@@ -230,9 +230,11 @@ func (d *Driver) attachLocked(sink monitor.Sink) {
 		return
 	}
 	at := time.Unix(0, d.sim.now)
+	// the full state first, then "connected": a reader that waits for the feed to be
+	// connected sees every call (the order monitor.Driver.Run documents)
+	sink.Apply(monitor.Event{Kind: monitor.EventSync, At: at, Calls: d.sim.truth()})
 	sink.Apply(monitor.Event{Kind: monitor.EventFeed, At: at,
 		Feed: monitor.Feed{State: monitor.FeedConnected, Driver: d.Name(), Since: at}})
-	sink.Apply(monitor.Event{Kind: monitor.EventSync, At: at, Calls: d.sim.truth()})
 }
 
 // Step runs the simulation up to the simulated instant to, event by event, sending the

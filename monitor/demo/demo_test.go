@@ -89,11 +89,11 @@ func TestEveryScenarioPathAppears(t *testing.T) {
 	d.Attach(rec)
 	d.Advance(30 * time.Minute)
 	evs := rec.all()
-	if evs[0].Kind != monitor.EventFeed || evs[0].Feed.State != monitor.FeedConnected || evs[1].Kind != monitor.EventSync {
-		t.Fatalf("attach must report the feed connected, then sync; got %s, %s", evs[0].Kind, evs[1].Kind)
+	if evs[0].Kind != monitor.EventSync || evs[1].Kind != monitor.EventFeed || evs[1].Feed.State != monitor.FeedConnected {
+		t.Fatalf("attach must sync, then report the feed connected; got %s, %s", evs[0].Kind, evs[1].Kind)
 	}
 	synced := map[string]bool{}
-	for _, c := range evs[1].Calls {
+	for _, c := range evs[0].Calls {
 		synced[c.ID] = true
 	}
 	stories := map[string]*callStory{}
@@ -454,12 +454,12 @@ func TestRunFollowsTheClock(t *testing.T) {
 		}
 		return monitor.Event{}
 	}
-	if e := next(); e.Kind != monitor.EventFeed || e.Feed.State != monitor.FeedConnected || e.Feed.Driver != "demo" {
-		t.Fatalf("first event %s %+v, want the feed connected", e.Kind, e.Feed)
-	}
 	sync := next()
 	if sync.Kind != monitor.EventSync || len(sync.Calls) != d.Len() {
-		t.Fatalf("second event %s with %d calls, want a sync of %d", sync.Kind, len(sync.Calls), d.Len())
+		t.Fatalf("first event %s with %d calls, want a sync of %d", sync.Kind, len(sync.Calls), d.Len())
+	}
+	if e := next(); e.Kind != monitor.EventFeed || e.Feed.State != monitor.FeedConnected || e.Feed.Driver != "demo" {
+		t.Fatalf("second event %s %+v, want the feed connected", e.Kind, e.Feed)
 	}
 	// a second Run while the first runs is refused
 	if err := d.Run(ctx, monitor.SinkFunc(func(monitor.Event) {})); err == nil {

@@ -71,26 +71,29 @@ const (
 )
 
 type call struct {
-	id        string
-	dir       monitor.Direction
-	customer  string
-	hotline   string
-	campaign  string
-	q         *queue
-	joined    bool
-	ph        phase
-	status    monitor.Status
-	start     int64
-	since     int64
-	answer    int64
-	join      int64
-	agent     *agent // ringing, talking or (outbound) placing the call
-	lastAgent string
-	stolen    bool
-	mon       monitor.MonitorMode
-	monGen    uint32
-	gen       uint32 // invalidates scheduled events
-	waitStamp uint32
+	id       string
+	dir      monitor.Direction
+	customer string
+	hotline  string
+	campaign string
+	q        *queue
+	joined   bool
+	// transferred: the supervisor moved the call to another agent; it no longer
+	// counts as waiting in its queue
+	transferred bool
+	ph          phase
+	status      monitor.Status
+	start       int64
+	since       int64
+	answer      int64
+	join        int64
+	agent       *agent // ringing, talking or (outbound) placing the call
+	lastAgent   string
+	stolen      bool
+	mon         monitor.MonitorMode
+	monGen      uint32
+	gen         uint32 // invalidates scheduled events
+	waitStamp   uint32
 }
 
 type agent struct {
@@ -865,7 +868,9 @@ func (s *sim) view(c *call) monitor.Call {
 	}
 	if c.joined {
 		v.Queue = c.q.name
-		v.QueueJoinTime = s.at(c.join)
+		if !c.transferred {
+			v.QueueJoinTime = s.at(c.join)
+		}
 	}
 	if c.answer != 0 {
 		v.AnswerTime = s.at(c.answer)
