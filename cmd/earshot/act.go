@@ -37,6 +37,16 @@ var actExitCodes = []struct {
 	{monitor.ErrRejected, 9},
 }
 
+// exitCodeFor returns the exit status for an error from the PBX (1 for other errors).
+func exitCodeFor(err error) int {
+	for _, c := range actExitCodes {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return 1
+}
+
 func runAct(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("earshot act", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -118,14 +128,7 @@ Flags:
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	if err := drv.Act(ctx, a); err != nil {
-		code := 1
-		for _, c := range actExitCodes {
-			if errors.Is(err, c.err) {
-				code = c.code
-				break
-			}
-		}
-		return exitCodeError{code: code, err: fmt.Errorf("%s [%w]", monitor.Sentence(err), err)}
+		return exitCodeError{code: exitCodeFor(err), err: fmt.Errorf("%s [%w]", monitor.Sentence(err), err)}
 	}
 	fmt.Fprintln(stdout, actAccepted(cfg, a))
 	return nil

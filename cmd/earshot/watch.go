@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/earshot-app/earshot/config"
 	"github.com/earshot-app/earshot/monitor"
 )
 
@@ -113,14 +114,24 @@ func watchLoop(ctx context.Context, board *monitor.Board, o watchOptions, w io.W
 			return nil
 		case err := <-feedErr:
 			if err != nil && ctx.Err() == nil {
-				return fmt.Errorf("PBX feed: %s (%w)", monitor.Sentence(err), err)
+				return exitCodeError{code: exitCodeFor(err), err: fmt.Errorf("PBX feed: %s (%w)", monitor.Sentence(err), err)}
 			}
 			return nil
 		case <-check.C:
-			if !o.once || board.Feed().State != monitor.FeedConnected {
+			if !o.once {
 				continue
 			}
-			return printSnapshot(w, board.Snapshot(o.query), o)
+			switch feed := board.Feed(); feed.State {
+			case monitor.FeedConnected:
+				return printSnapshot(w, board.Snapshot(o.query), o)
+			case monitor.FeedLost:
+				// --once is for scripts: report the failure instead of retrying forever
+				err := feed.Err
+				if err == nil {
+					err = monitor.ErrUnreachable
+				}
+				return exitCodeError{code: exitCodeFor(err), err: fmt.Errorf("PBX feed: %s (%w)", monitor.Sentence(err), err)}
+			}
 		case <-t.C:
 			if o.once {
 				continue
@@ -151,17 +162,21 @@ type watchCall struct {
 }
 
 type watchFrame struct {
-	At    time.Time   `json:"at"`
-	Feed  string      `json:"feed"`
-	Error string      `json:"error,omitempty"`
-	Total int         `json:"total"`
-	Shown int         `json:"shown"`
-	Calls []watchCall `json:"calls"`
+	At time.Time `json:"at"`
+	// Driver names the PBX feed; Simulated marks the demo contact centre's invented calls.
+	Driver    string      `json:"driver"`
+	Simulated bool        `json:"simulated,omitempty"`
+	Feed      string      `json:"feed"`
+	Error     string      `json:"error,omitempty"`
+	Total     int         `json:"total"`
+	Shown     int         `json:"shown"`
+	Calls     []watchCall `json:"calls"`
 }
 
 func printSnapshot(w io.Writer, s monitor.Snapshot, o watchOptions) error {
 	if o.json {
-		f := watchFrame{At: s.At, Feed: s.Feed.State.String(), Total: s.Total, Shown: len(s.Calls), Calls: make([]watchCall, len(s.Calls))}
+		f := watchFrame{At: s.At, Driver: s.Feed.Driver, Simulated: s.Feed.Driver == config.DriverDemo,
+			Feed: s.Feed.State.String(), Total: s.Total, Shown: len(s.Calls), Calls: make([]watchCall, len(s.Calls))}
 		if s.Feed.Err != nil {
 			f.Error = monitor.Sentence(s.Feed.Err)
 		}
@@ -191,7 +206,11 @@ func printSnapshot(w io.Writer, s monitor.Snapshot, o watchOptions) error {
 	if s.Feed.Err != nil {
 		feed += ": " + monitor.Sentence(s.Feed.Err)
 	}
-	fmt.Fprintf(w, "Earshot — %s — PBX feed %s — %d of %d calls\n\n", s.At.Format("15:04:05"), feed, len(s.Calls), s.Total)
+	source := s.Feed.Driver
+	if source == config.DriverDemo {
+		source = "DEMO (simulated calls)"
+	}
+	fmt.Fprintf(w, "Earshot — %s — %s — PBX feed %s — %d of %d calls\n\n", s.At.Format("15:04:05"), source, feed, len(s.Calls), s.Total)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CALL ID\tCUSTOMER\tHOTLINE\tQUEUE\tSTATUS\tTIME\tLAST AGENT\tANSWERED\tSTARTED\tTYPE\tCAMPAIGN\tMONITOR")
 	for i := range s.Calls {
