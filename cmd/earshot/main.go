@@ -82,6 +82,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return c.Run(ctx, args[1:])
 	}
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			usage(stdout) // asked for: the help goes to standard output
+			return nil
+		}
+	}
 	fs := flag.NewFlagSet("earshot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { usage(stderr) }
@@ -147,6 +153,7 @@ func settingsPathForHelp() string {
 
 // commonFlags are the flags every command that talks to a PBX shares.
 type commonFlags struct {
+	fs        *flag.FlagSet
 	driver    *string
 	demoCalls *int
 	demoSeed  *int64
@@ -159,8 +166,9 @@ type commonFlags struct {
 
 func addCommonFlags(fs *flag.FlagSet) *commonFlags {
 	return &commonFlags{
+		fs:        fs,
 		driver:    fs.String("driver", "", "PBX feed: demo or asterisk (default: from the settings)"),
-		demoCalls: fs.Int("demo-calls", -1, "concurrent calls in the demo contact centre"),
+		demoCalls: fs.Int("demo-calls", 60, "concurrent calls in the demo contact centre (default: from the settings, else 60)"),
 		demoSeed:  fs.Int64("demo-seed", 0, "seed of the demo contact centre (0: from the settings)"),
 		logLevel:  fs.String("log-level", "info", "log level: debug, info, warn or error"),
 		amiHost:   fs.String("ami-host", "", "Asterisk AMI host"),
@@ -179,7 +187,12 @@ func (f *commonFlags) load() (config.Config, error) {
 	if *f.driver != "" {
 		cfg.Driver = *f.driver
 	}
-	if *f.demoCalls >= 0 {
+	given := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	if given["demo-calls"] {
+		if *f.demoCalls < 1 {
+			return cfg, usageError{fmt.Sprintf("--demo-calls %d: the demo needs at least one call", *f.demoCalls)}
+		}
 		cfg.Demo.Calls = *f.demoCalls
 	}
 	if *f.demoSeed != 0 {

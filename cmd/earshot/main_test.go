@@ -44,13 +44,18 @@ func TestVersionAndHelp(t *testing.T) {
 			t.Errorf("help does not mention %s:\n%s", want, out.String())
 		}
 	}
-	err := run(context.Background(), []string{"--help"}, &out, &errOut)
-	if !errors.Is(err, errFlagHelp()) {
+	out.Reset()
+	if err := run(context.Background(), []string{"--demo-calls", "10", "--help"}, &out, &errOut); err != nil {
 		t.Fatalf("--help: %v", err)
 	}
+	if !strings.Contains(out.String(), "Usage:") {
+		t.Fatalf("--help must print the usage on standard output, got %q", out.String())
+	}
+	err := run(context.Background(), []string{"watch", "--help"}, &out, &errOut)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("watch --help: %v", err)
+	}
 }
-
-func errFlagHelp() error { return flag.ErrHelp }
 
 func TestBadCommandLinesAreUsageErrors(t *testing.T) {
 	isolate(t)
@@ -64,6 +69,8 @@ func TestBadCommandLinesAreUsageErrors(t *testing.T) {
 		{"act", "juggle", "1795668852.0"},
 		{"act", "transfer", "1795668852.0"},
 		{"act", "hangup", "1795668852.0"}, // the demo lives inside the window
+		{"watch", "--demo-calls", "-5"},
+		{"watch", "--demo-calls", "0"},
 	} {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), args, &out, &errOut)
@@ -105,6 +112,9 @@ func TestWatchJSONOnTheDemo(t *testing.T) {
 		t.Fatalf("--once printed %d frames", len(frames))
 	}
 	f := frames[0]
+	if f.Driver != "demo" || !f.Simulated {
+		t.Fatalf("the demo's frames must say they are simulated: driver %q, simulated %v", f.Driver, f.Simulated)
+	}
 	if f.Feed != "connected" || f.Total < 40 || f.Shown != f.Total || len(f.Calls) != f.Total {
 		t.Fatalf("frame: feed %s, total %d, shown %d, calls %d", f.Feed, f.Total, f.Shown, len(f.Calls))
 	}
@@ -158,7 +168,7 @@ func TestWatchTableOnTheDemo(t *testing.T) {
 		t.Fatal(err, errOut.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) < 5 || !strings.Contains(lines[0], "PBX feed connected") || !strings.HasPrefix(lines[2], "CALL ID") {
+	if len(lines) < 5 || !strings.Contains(lines[0], "PBX feed connected") || !strings.Contains(lines[0], "DEMO (simulated calls)") || !strings.HasPrefix(lines[2], "CALL ID") {
 		t.Fatalf("table:\n%s", out.String())
 	}
 	for _, l := range lines[3:] {
@@ -209,6 +219,23 @@ func amiReplay(t *testing.T, recorded string) string {
 		time.Sleep(100 * time.Millisecond) // Asterisk closes the socket after a failed login
 	}()
 	return ln.Addr().String()
+}
+
+func TestWatchOnceFailsFastWhenThePBXIsDown(t *testing.T) {
+	isolate(t)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close() // nothing listens there now
+	t.Setenv("EARSHOT_AMI_SECRET", "x")
+	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := runWatch(ctx, []string{"--once", "--ami-host", host, "--ami-port", port, "--ami-user", "earshot"}, &out, &errOut)
+	var ce exitCodeError
+	if !errors.As(err, &ce) || ce.code != 5 || ctx.Err() != nil {
+		t.Fatalf("got %v after %v; want exit status 5 (PBX unreachable) at once", err, time.Since(start))
+	}
 }
 
 func TestActReportsTheRecordedLoginFailure(t *testing.T) {
