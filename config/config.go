@@ -186,8 +186,13 @@ func Path() (string, error) {
 	return filepath.Join(d, "config.json"), nil
 }
 
+// ErrDamaged is returned, wrapped, by Load when the settings file could not be read: the
+// returned Config then holds the defaults and Earshot can go on.
+var ErrDamaged = errors.New("the settings file is damaged")
+
 // Load reads the settings file (defaults when it does not exist yet) and applies the
-// EARSHOT_* environment overrides.
+// EARSHOT_* environment overrides. A damaged file is moved aside and the defaults are
+// returned with an error wrapping ErrDamaged, which callers report and then ignore.
 func Load() (Config, error) {
 	c := Default()
 	p, err := Path()
@@ -201,7 +206,17 @@ func Load() (Config, error) {
 		return c, fmt.Errorf("read settings: %w", err)
 	default:
 		if err := json.Unmarshal(b, &c); err != nil {
-			return Default(), fmt.Errorf("settings file %s is damaged (%v); using defaults", p, err)
+			// Keep the damaged file for the user (nothing is lost) and go on with
+			// the defaults, so Earshot still starts.
+			c = Default()
+			aside := fmt.Sprintf("%s.damaged-%s", p, time.Now().Format("20060102-150405"))
+			if rerr := os.Rename(p, aside); rerr != nil {
+				return c, fmt.Errorf("%w: %s: %w (and it could not be moved aside: %v)", ErrDamaged, p, err, rerr)
+			}
+			if eerr := c.applyEnv(os.Getenv); eerr != nil {
+				return c, eerr
+			}
+			return c, fmt.Errorf("%w: %s could not be read (%w); it was kept as %s and the defaults are used", ErrDamaged, p, err, aside)
 		}
 	}
 	if err := c.applyEnv(os.Getenv); err != nil {

@@ -181,7 +181,10 @@ func addCommonFlags(fs *flag.FlagSet) *commonFlags {
 // load reads the settings and applies the flags over them.
 func (f *commonFlags) load() (config.Config, error) {
 	cfg, err := config.Load()
-	if err != nil {
+	switch {
+	case errors.Is(err, config.ErrDamaged):
+		fmt.Fprintln(os.Stderr, "earshot: warning:", err)
+	case err != nil:
 		return cfg, err
 	}
 	if *f.driver != "" {
