@@ -11,6 +11,7 @@ import (
 
 // QueueStats are the wallboard figures for one queue.
 type QueueStats struct {
+	// Queue is the queue's name.
 	Queue string
 	// Waiting counts calls in the queue that no agent has answered yet.
 	Waiting int
@@ -18,8 +19,10 @@ type QueueStats struct {
 	LongestWait time.Duration
 	// Talking counts answered calls of the queue in progress.
 	Talking int
-	// Answered and Abandoned count calls since the board started.
-	Answered  int
+	// Answered counts the queue's calls an agent answered since the board started.
+	Answered int
+	// Abandoned counts callers who hung up in the queue before an answer, since the
+	// board started.
 	Abandoned int
 }
 
@@ -486,6 +489,10 @@ func (b *Board) Snapshot(q Query) Snapshot {
 }
 
 func sortCalls(calls []*Call, col Column, desc bool) {
+	if _, text := textOf(&Call{}, col); text {
+		sortByText(calls, col, desc)
+		return
+	}
 	slices.SortFunc(calls, func(a, c *Call) int {
 		r := compareCalls(a, c, col)
 		if desc {

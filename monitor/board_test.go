@@ -487,3 +487,27 @@ func TestParsers(t *testing.T) {
 		}
 	}
 }
+
+func TestTextColumnsSortInVietnameseOrder(t *testing.T) {
+	b, _ := newTestBoard(at(0))
+	names := []string{"Đặng Thị Oanh", "Dương Văn Nam", "Zô Văn A", "Hoàng Minh", "Ân Thị Bích", "An Văn Cường", "đào thị lan"}
+	for i, n := range names {
+		id := string(rune('a' + i))
+		b.Apply(Event{Kind: EventCallStarted, CallID: id, At: at(0), Direction: Outbound, Agent: n})
+	}
+	var got []string
+	for _, c := range b.Snapshot(Query{Sort: ColLastAgent}).Calls {
+		got = append(got, c.LastAgent)
+	}
+	want := []string{"An Văn Cường", "Ân Thị Bích", "Dương Văn Nam", "đào thị lan", "Đặng Thị Oanh", "Hoàng Minh", "Zô Văn A"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("Vietnamese order\n got %q\nwant %q", got, want)
+	}
+	got = got[:0]
+	for _, c := range b.Snapshot(Query{Sort: ColLastAgent, Desc: true}).Calls {
+		got = append(got, c.LastAgent)
+	}
+	if got[0] != "Zô Văn A" || got[len(got)-1] != "An Văn Cường" {
+		t.Fatalf("descending: %q", got)
+	}
+}

@@ -74,10 +74,14 @@ type Action struct {
 
 // Permissions says which actions the PBX account allows.
 type Permissions struct {
-	Monitor  bool // listen, whisper, barge
-	Steal    bool
+	// Monitor allows listen, whisper and barge.
+	Monitor bool
+	// Steal allows taking a call over.
+	Steal bool
+	// Transfer allows moving a call to another agent.
 	Transfer bool
-	Hangup   bool
+	// Hangup allows ending a call.
+	Hangup bool
 }
 
 // AllPermissions allows every action.

@@ -26,6 +26,7 @@ var (
 
 // ActionError is the error a Driver returns from Act.
 type ActionError struct {
+	// Action is what was asked.
 	Action Action
 	// Err is one of the typed errors above.
 	Err error

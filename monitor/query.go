@@ -10,18 +10,19 @@ import (
 // Column names a grid column, for sorting.
 type Column uint8
 
+// The grid's columns, in the reference product's order.
 const (
-	ColID Column = iota
-	ColCustomer
-	ColHotline
-	ColQueue
-	ColStatus
-	ColTimeInStatus
-	ColLastAgent
-	ColAnswerTime
-	ColStartTime
-	ColDirection
-	ColCampaign
+	ColID           Column = iota // call id (Mã cuộc gọi)
+	ColCustomer                   // customer number (Số khách hàng)
+	ColHotline                    // hotline (Số gọi)
+	ColQueue                      // queue (Hàng đợi)
+	ColStatus                     // status (Trạng thái cuộc gọi)
+	ColTimeInStatus               // time in status (Thời gian trạng thái)
+	ColLastAgent                  // last agent (Agent tiếp nhận cuối cùng)
+	ColAnswerTime                 // answer time (Thời gian trả lời)
+	ColStartTime                  // start time (Thời gian bắt đầu)
+	ColDirection                  // inbound / outbound (Loại cuộc gọi)
+	ColCampaign                   // campaign (Chiến dịch)
 )
 
 // Columns lists the grid's columns in the reference product's order.
@@ -52,15 +53,20 @@ func ParseColumn(s string) (Column, bool) {
 
 // Query selects and orders calls for a snapshot. Empty sets mean "any".
 type Query struct {
-	Queues     []string
-	Statuses   []Status
+	// Queues keeps calls of these queues.
+	Queues []string
+	// Statuses keeps calls in these statuses.
+	Statuses []Status
+	// Directions keeps inbound or outbound calls.
 	Directions []Direction
-	Agents     []string
+	// Agents keeps calls whose last agent is one of these.
+	Agents []string
 	// Text is matched, case-insensitively, against the call id, customer number,
 	// hotline, last agent, queue and campaign.
 	Text string
-	// Sort is the column to sort by; Desc reverses it. Ties keep start-time order, then ID.
+	// Sort is the column to sort by. Ties keep start-time order, then ID.
 	Sort Column
+	// Desc sorts descending.
 	Desc bool
 }
 
