@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -189,6 +190,51 @@ func Path() (string, error) {
 // ErrDamaged is returned, wrapped, by Load when the settings file could not be read: the
 // returned Config then holds the defaults and Earshot can go on.
 var ErrDamaged = errors.New("the settings file is damaged")
+
+// LoadFile reads the settings file as it is on disk, without the environment overrides
+// (defaults when it does not exist; defaults and an error wrapping ErrDamaged when it is
+// damaged, which it leaves in place).
+func LoadFile() (Config, error) {
+	c := Default()
+	p, err := Path()
+	if err != nil {
+		return c, err
+	}
+	b, err := os.ReadFile(p)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return c, nil
+	case err != nil:
+		return c, fmt.Errorf("read settings: %w", err)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Default(), fmt.Errorf("%w: %s: %w", ErrDamaged, p, err)
+	}
+	return c, nil
+}
+
+// KeepOverridesOutOfFile returns edited with every setting that was overridden for this
+// run (by a flag or an EARSHOT_* variable: it differs between effective and file) and
+// that the user did not change (edited still equals effective) put back to the file's
+// value, so that saving the settings dialog never writes a temporary override to disk.
+func KeepOverridesOutOfFile(edited, effective, file Config) Config {
+	keepFileValues(reflect.ValueOf(&edited).Elem(), reflect.ValueOf(effective), reflect.ValueOf(file))
+	return edited
+}
+
+func keepFileValues(edited, effective, file reflect.Value) {
+	if edited.Kind() == reflect.Struct {
+		for i := 0; i < edited.NumField(); i++ {
+			keepFileValues(edited.Field(i), effective.Field(i), file.Field(i))
+		}
+		return
+	}
+	overridden := !effective.Equal(file)
+	unchanged := edited.Equal(effective)
+	if overridden && unchanged && edited.CanSet() {
+		edited.Set(file)
+	}
+}
 
 // Load reads the settings file (defaults when it does not exist yet) and applies the
 // EARSHOT_* environment overrides. A damaged file is moved aside and the defaults are

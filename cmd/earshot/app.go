@@ -82,7 +82,7 @@ func runApp(ctx context.Context, cfg config.Config, _ *commonFlags) error {
 		Driver:     drv,
 		Board:      board,
 		Config:     cfg,
-		SaveConfig: saveSettings,
+		SaveConfig: settingsSaver(cfg),
 		TestPBX: func(ctx context.Context, c config.Config, secret string) error {
 			return testPBXLogin(ctx, c, secret, log)
 		},
@@ -217,17 +217,20 @@ func testSIPRegister(ctx context.Context, cfg config.Config, password string, lo
 	}
 }
 
-// saveSettings writes the settings edited in the window. The demo's size and seed are
-// command-line knobs: the file keeps its own values for them.
-func saveSettings(c config.Config) error {
-	base, err := config.Load()
-	if err == nil {
-		c.Demo = base.Demo
+// settingsSaver returns the function that writes the settings edited in the window.
+// Settings overridden for this run by a flag or an EARSHOT_* variable (the demo's size
+// and seed among them) are written only when the user changed them in the dialog.
+func settingsSaver(effective config.Config) func(config.Config) error {
+	return func(c config.Config) error {
+		file, err := config.LoadFile()
+		if err != nil && !errors.Is(err, config.ErrDamaged) {
+			return fmt.Errorf("save settings: %w", err)
+		}
+		if err := config.Save(config.KeepOverridesOutOfFile(c, effective, file)); err != nil {
+			return fmt.Errorf("save settings: %w", err)
+		}
+		return nil
 	}
-	if err := config.Save(c); err != nil {
-		return fmt.Errorf("save settings: %w", err)
-	}
-	return nil
 }
 
 // testPBXLogin builds the driver for cfg and runs it until the feed connects (nil) or
