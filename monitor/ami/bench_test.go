@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/earshot-app/earshot/monitor"
+	"github.com/earshot-app/earshot/monitor/ami/amitest"
 )
 
 // BenchmarkParseBurst parses the burst fixture (12 571 events, 6.77 MB recorded from a
@@ -88,18 +89,18 @@ var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 func BenchmarkDriverBurst(b *testing.B) {
 	loadCanned(b)
 	rec := loadRecording(b, "burst")
-	events := bytes.Count(rec.in, []byte("\r\nEvent: ")) + bytes.Count(rec.in[:64], []byte("Event: "))
-	srv := newReplayServer(b)
-	srv.speed = 1e12 // no pacing
-	b.SetBytes(int64(len(rec.in)))
+	events := bytes.Count(rec.In, []byte("\r\nEvent: ")) + bytes.Count(rec.In[:64], []byte("Event: "))
+	srv := amitest.NewServer(b)
+	srv.Speed = 1e12 // no pacing
+	b.SetBytes(int64(len(rec.In)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		sc := buildScript(b, rec, nil)
-		sc.insertResync()
-		sc.queueStatus, sc.coreShowChannels = cannedQueueStatus, cannedNoChannels
-		srv.scripts <- sc
-		cfg := testConfig(srv.port())
+		sc.InsertResync()
+		sc.QueueStatus, sc.CoreShowChannels = loadCanned(b).QueueStatus, loadCanned(b).NoChannels
+		srv.Play(sc)
+		cfg := testConfig(srv.Port())
 		cfg.Logger = quietLogger
 		drv, err := New(cfg)
 		if err != nil {
@@ -109,7 +110,7 @@ func BenchmarkDriverBurst(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- drv.Run(ctx, board) }()
-		if err := <-sc.done; err != nil {
+		if err := <-sc.Done; err != nil {
 			b.Fatal(err)
 		}
 		if err := drv.Flush(ctx); err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/earshot-app/earshot/monitor"
+	"github.com/earshot-app/earshot/monitor/ami/amitest"
 )
 
 // testCA makes a CA and a server certificate for 127.0.0.1, and writes the CA's PEM.
@@ -56,24 +57,23 @@ func testCA(t *testing.T) (serverCert tls.Certificate, caFile string) {
 func TestTLS(t *testing.T) {
 	cert, caFile := testCA(t)
 	loadCanned(t)
-	srv := newReplayServerTLS(t, &tls.Config{Certificates: []tls.Certificate{cert}})
+	srv := amitest.NewServerTLS(t, &tls.Config{Certificates: []tls.Certificate{cert}})
 	sc := scenarioCases[0]
 	sc.cfg = func(c *Config) {
-		c.Port = srv.port()
+		c.Port = srv.Port()
 		c.TLS, c.CAFile = true, caFile
 	}
 	// playScenario makes its own server; run the same replay on the TLS one
-	script := buildScript(t, loadRecording(t, sc.name), nil)
-	script.insertResync()
-	script.queueStatus, script.coreShowChannels = cannedQueueStatus, cannedNoChannels
+	script := idleScript(t, sc.name, nil)
 	for _, c := range sc.checks {
-		script.stopAt = append(script.stopAt, c.after)
+		script.StopAt = append(script.StopAt, c.after)
 	}
-	srv.scripts <- script
-	cfg := testConfig(srv.port())
+	srv.Play(script)
+	cfg := testConfig(srv.Port())
+	cfg.Now = srv.Clock.Now
 	sc.cfg(&cfg)
 	drv, board, cancel, runErr := startDriver(t, cfg)
-	runReplay(t, sc, script, srv, drv, board, runErr)
+	runReplay(t, sc, script, drv, board, runErr)
 	if err := drv.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestTLS(t *testing.T) {
 	stopDriver(t, cancel, runErr)
 
 	// not trusted: no CA file
-	srv.scripts <- newScript("unused")
+	srv.Play(amitest.NewScript("unused", loadCanned(t)))
 	cfg.CAFile = ""
 	drv2, _ := New(cfg)
 	err := drv2.Act(context.Background(), monitor.Action{Kind: monitor.ActHangup, CallID: "1.1"})
@@ -99,15 +99,15 @@ func TestTLS(t *testing.T) {
 // TestKeepAlive: a PBX that stops answering (Pings unanswered) is dropped and the
 // driver reconnects and resyncs.
 func TestKeepAlive(t *testing.T) {
-	srv := newReplayServer(t)
+	srv := amitest.NewServer(t)
 	hung := joinScript(t)
-	hung.steps = hung.steps[:4]
-	hung.noPong = true
+	hung.Steps = hung.Steps[:4]
+	hung.NoPong = true
 	fresh := joinScript(t)
-	fresh.steps = fresh.steps[:4]
-	srv.scripts <- hung
-	srv.scripts <- fresh
-	cfg := testConfig(srv.port())
+	fresh.Steps = fresh.Steps[:4]
+	srv.Play(hung)
+	srv.Play(fresh)
+	cfg := testConfig(srv.Port())
 	cfg.PingInterval, cfg.ActionTimeout = 100*time.Millisecond, 300*time.Millisecond
 	drv, err := New(cfg)
 	if err != nil {

@@ -12,70 +12,16 @@ import (
 	"time"
 
 	"github.com/earshot-app/earshot/monitor"
+	"github.com/earshot-app/earshot/monitor/ami/amitest"
 )
 
-// replySpan returns where the recorded reply to ActionID id begins and ends.
-func (r *recording) replySpan(t testing.TB, id string) (start, end int) {
-	t.Helper()
-	off := bytes.Index(r.in, []byte("\r\n")) + 2
-	start, end = -1, -1
-	for _, raw := range splitMessages(r.in) {
-		if parseOne(raw).Value("ActionID") == id {
-			if start < 0 {
-				start = off
-			}
-			end = off + len(raw)
-		}
-		off += len(raw)
-	}
-	if end < 0 {
-		t.Fatalf("%s has no reply to %s", r.name, id)
-	}
-	return start, end
-}
-
-// joinScript plays the resync recording as a PBX the driver connects to while calls
-// A and B are up: the login is answered, the driver's QueueStatus and CoreShowChannels
-// get the replies recorded while both calls were up, then the recorded events after
-// those replies follow (B is abandoned, A ends).
-func joinScript(t testing.TB) *script {
-	loadCanned(t)
+// resyncListTime is the recorded time of the resync's list replies (CoreShowChannels
+// said A's customer leg was 8 s old, B's 3 s, and B had waited 1 s in sales).
+func resyncListTime(t testing.TB) time.Time {
 	rec := loadRecording(t, "resync")
-	sc := newScript("resync (joined)")
-	banner := rec.in[:bytes.Index(rec.in, []byte("\r\n"))+2]
-	sc.steps = append(sc.steps, step{send: [][]byte{banner}})
-	login := parseOne(rec.out[:bytes.Index(rec.out, []byte("\r\n\r\n"))+4])
-	sc.steps = append(sc.steps, step{expect: login, login: true})
-	sc.steps = append(sc.steps, step{send: rec.replyTo("resync-01")})
-	sc.steps = append(sc.steps, step{resync: true})
-	_, from := rec.replySpan(t, "resync-07")
-	goodbye, _ := rec.replySpan(t, "resync-08")
-	for _, e := range rec.timeline {
-		if e.Dir != "in" || e.Off < from || e.Off >= goodbye {
-			continue
-		}
-		end := e.Off + e.Len
-		if end > goodbye {
-			end = goodbye
-		}
-		sc.steps = append(sc.steps, step{at: e.T, send: splitRaw(rec.in[e.Off:end])})
-	}
-	sc.queueStatus = cannedResyncQueues
-	sc.coreShowChannels = cannedResyncChannels
-	// the Goodbye must not be part of it
-	for _, st := range sc.steps {
-		for _, raw := range st.send {
-			if parseOne(raw).Value("Response") == "Goodbye" {
-				t.Fatal("join script includes the recorded Goodbye")
-			}
-		}
-	}
-	return sc
+	start, _ := rec.ReplySpan("resync-02")
+	return ts(fmt.Sprintf("%.6f", rec.TimeAt(start)))
 }
-
-// resyncNow is the recorded time of the list replies (CoreShowChannels said A's
-// customer leg was 8 s old, B's 3 s, and B had waited 1 s in sales).
-var resyncNow = time.Unix(1795669118, 920000000)
 
 var (
 	resyncA = row{customer: "0912345678", hotline: "19006000", queue: "support", status: monitor.StatusAnswered, agent: "Agent 1001", dir: monitor.Inbound}
@@ -85,8 +31,7 @@ var (
 func resyncCase() scenarioCase {
 	return scenarioCase{
 		name:   "resync",
-		script: func(t *testing.T) *script { return joinScript(t) },
-		now:    resyncNow,
+		script: func(t *testing.T) *amitest.Script { return joinScript(t) },
 		checks: []check{
 			{desc: "rebuilt from the lists", after: on("RTCPSent"), total: 2, rows: map[string]row{"1795669110.47": resyncA, "1795669115.50": resyncB}},
 			{desc: "t20.36 B abandoned", after: on("QueueCallerAbandon"), total: 2, rows: map[string]row{"1795669110.47": resyncA, "1795669115.50": resyncB}},
@@ -97,6 +42,7 @@ func resyncCase() scenarioCase {
 			if i != 0 {
 				return
 			}
+			resyncNow := resyncListTime(t)
 			a, _ := b.Get("1795669110.47")
 			bb, _ := b.Get("1795669115.50")
 			if want := resyncNow.Add(-8 * time.Second); !a.StartTime.Equal(want) {
@@ -121,31 +67,27 @@ func TestReplayResync(t *testing.T) {
 // comes back with other calls (the resync recording); the board must then be exactly
 // the new truth: the old call dropped, A and B added.
 func TestReconnectResync(t *testing.T) {
-	loadCanned(t)
-	srv := newReplayServer(t)
-	first := buildScript(t, loadRecording(t, "inbound-answered"), nil)
-	first.insertResync()
-	first.queueStatus, first.coreShowChannels = cannedQueueStatus, cannedNoChannels
+	srv := newServer(t, 0)
+	first := idleScript(t, "inbound-answered", nil)
 	// play up to the answer, then the connection drops
-	var cut []step
-	for _, st := range first.steps {
+	var cut []amitest.Step
+	for _, st := range first.Steps {
 		cut = append(cut, st)
-		if st.send != nil && bytes.Contains(bytes.Join(st.send, nil), []byte("Event: AgentConnect\r\n")) {
+		if st.Send != nil && bytes.Contains(bytes.Join(st.Send, nil), []byte("Event: AgentConnect\r\n")) {
 			break
 		}
 	}
-	first.steps, first.closeAfter = cut, true
-	first.stopAt = []func(*Message) bool{on("AgentConnect")}
+	first.Steps, first.CloseAfter = cut, true
+	first.StopAt = []func(amitest.Msg) bool{on("AgentConnect")}
 	second := joinScript(t)
-	second.stopAt = []func(*Message) bool{on("RTCPSent"), on("Hangup", "Channel", "PJSIP/7001-0000002f")}
-	srv.scripts <- first
-	srv.scripts <- second
+	second.StopAt = []func(amitest.Msg) bool{on("RTCPSent"), on("Hangup", "Channel", "PJSIP/7001-0000002f")}
+	srv.Play(first)
+	srv.Play(second)
 
-	cfg := testConfig(srv.port())
+	cfg := testConfig(srv.Port())
 	logs := newLogBuffer()
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	now := resyncNow
-	cfg.Now = func() time.Time { return now }
+	cfg.Now = srv.Clock.Now
 	var feeds []monitor.FeedState
 	drv, err := New(cfg)
 	if err != nil {
@@ -168,22 +110,22 @@ func TestReconnectResync(t *testing.T) {
 	}()
 
 	// first connection: the call is answered, then the PBX goes away
-	<-first.stops
+	<-first.Stops
 	if err := drv.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	verifyBoard(t, "before the cut", check{desc: "answered", total: 1, rows: map[string]row{"1795668852.0": {
 		customer: "0912345678", hotline: "19006000", queue: "support", status: monitor.StatusAnswered,
-		agent: "Agent 1001", answer: "1795668856.293194", dir: monitor.Inbound}}}, board)
-	first.resume <- struct{}{}
-	if err := <-first.done; err != nil {
+		agent: "Agent 1001", answer: "1795668856.293194", dir: monitor.Inbound}}}, board, 0)
+	first.Resume <- struct{}{}
+	if err := <-first.Done; err != nil {
 		t.Fatal(err)
 	}
 
 	// second connection: different calls
 	select {
-	case <-second.stops:
-	case err := <-second.done:
+	case <-second.Stops:
+	case err := <-second.Done:
 		t.Fatalf("second connection ended: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("the driver did not reconnect")
@@ -195,20 +137,20 @@ func TestReconnectResync(t *testing.T) {
 		"1795668852.0":  {gone: true},
 		"1795669110.47": resyncA,
 		"1795669115.50": resyncB,
-	}}, board)
+	}}, board, 0)
 	if f := board.Feed(); f.State != monitor.FeedConnected {
 		t.Errorf("feed %v after the reconnect", f.State)
 	}
-	second.resume <- struct{}{}
-	<-second.stops
+	second.Resume <- struct{}{}
+	<-second.Stops
 	if err := drv.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := board.Len(); n != 0 {
 		t.Errorf("%d calls after both ended: %+v", n, board.Snapshot(monitor.Query{}).Calls)
 	}
-	second.resume <- struct{}{}
-	if err := <-second.done; err != nil {
+	second.Resume <- struct{}{}
+	if err := <-second.Done; err != nil {
 		t.Fatal(err)
 	}
 	cancel()
@@ -223,11 +165,11 @@ func TestReconnectResync(t *testing.T) {
 }
 
 func TestLoginFailed(t *testing.T) {
-	srv := newReplayServer(t)
+	srv := amitest.NewServer(t)
 	sc := buildScript(t, loadRecording(t, "login-failed"), nil)
-	sc.closeAfter = true
-	srv.scripts <- sc
-	cfg := testConfig(srv.port())
+	sc.CloseAfter, sc.LoginMayFail = true, true
+	srv.Play(sc)
+	cfg := testConfig(srv.Port())
 	cfg.Secret = "wrong-secret"
 	drv, err := New(cfg)
 	if err != nil {
@@ -255,13 +197,13 @@ func TestLoginFailed(t *testing.T) {
 	if f.State != monitor.FeedLost || !errors.Is(f.Err, monitor.ErrAuth) {
 		t.Errorf("feed %v %v, want lost with ErrAuth", f.State, f.Err)
 	}
-	if err := <-sc.done; err != nil {
+	if err := <-sc.Done; err != nil {
 		t.Fatal(err)
 	}
 	// the same from the command line's path (Act without Run)
 	sc2 := buildScript(t, loadRecording(t, "login-failed"), nil)
-	sc2.closeAfter = true
-	srv.scripts <- sc2
+	sc2.CloseAfter, sc2.LoginMayFail = true, true
+	srv.Play(sc2)
 	drv2, _ := New(cfg)
 	err = drv2.Act(context.Background(), monitor.Action{Kind: monitor.ActHangup, CallID: "1795668852.0"})
 	var ae *monitor.ActionError
@@ -358,14 +300,14 @@ func TestActWithoutRun(t *testing.T) {
 		{monitor.Action{Kind: monitor.ActSteal, CallID: "1795669110.47"}, "Redirect", map[string]string{
 			"Channel": "PJSIP/7001-0000002f", "Context": "earshot-steal", "Exten": "2001", "Priority": "1"}},
 	} {
-		srv := newReplayServer(t)
+		srv := amitest.NewServer(t)
 		sc := joinScript(t)
-		sc.steps = sc.steps[:4] // banner, login, its reply, the resync
+		sc.Steps = sc.Steps[:4] // banner, login, its reply, the resync
 		// the PBX's reply: recorded success of the same kind of action
-		ok := hangup.replyTo("hangup-02")
-		sc.replies[tc.name] = ok
-		srv.scripts <- sc
-		drv, err := New(testConfig(srv.port()))
+		ok := hangup.ReplyTo("hangup-02")
+		sc.Replies[tc.name] = ok
+		srv.Play(sc)
+		drv, err := New(testConfig(srv.Port()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -377,17 +319,15 @@ func TestActWithoutRun(t *testing.T) {
 		} else if err != nil {
 			t.Fatalf("%s: %v", tc.a.Kind, err)
 		}
-		<-sc.done
-		sc.mu.Lock()
+		<-sc.Done
 		var names []string
-		var act *Message
-		for _, m := range sc.received {
-			names = append(names, m.Value("Action"))
-			if m.Value("Action") == tc.name {
-				act = m
+		var act *amitest.Msg
+		for _, m := range sc.Received() {
+			names = append(names, m.Get("Action"))
+			if m.Get("Action") == tc.name {
+				act = &m
 			}
 		}
-		sc.mu.Unlock()
 		// the Logoff may still be on its way when the script ends
 		if got := strings.Join(names, ","); !strings.HasPrefix(got, strings.TrimSuffix("Login,QueueStatus,CoreShowChannels,"+tc.name, ",")) || tc.name == "" && strings.Contains(got, "Transfer") {
 			t.Errorf("%s: actions %s", tc.a.Kind, got)
@@ -396,10 +336,10 @@ func TestActWithoutRun(t *testing.T) {
 			continue
 		}
 		for k, v := range tc.headers {
-			if act.Value(k) != v {
-				t.Errorf("%s: %s = %q, want %q", tc.a.Kind, k, act.Value(k), v)
+			if act.Get(k) != v {
+				t.Errorf("%s: %s = %q, want %q", tc.a.Kind, k, act.Get(k), v)
 			}
 		}
-		srv.close()
+		srv.Close()
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/earshot-app/earshot/monitor"
+	"github.com/earshot-app/earshot/monitor/ami/amitest"
 )
 
 // TestMalformedEventsSkipped mixes broken messages into inbound-answered: the driver
@@ -30,21 +31,19 @@ func TestMalformedEventsSkipped(t *testing.T) {
 		[]byte("Event: DialBegin\r\nTimestamp: 99999999999999999999.9\r\nUniqueid: 1795668852.0\r\nDestUniqueid: 1795668852.0\r\n\r\n"),
 		[]byte("Event: Big\r\n" + strings.Repeat("Output: "+strings.Repeat("x", 1000)+"\r\n", 1100) + "\r\n"),
 	}
-	sc.script = func(t *testing.T) *script {
-		s := buildScript(t, loadRecording(t, "inbound-answered"), nil)
-		s.insertResync()
-		s.queueStatus, s.coreShowChannels = cannedQueueStatus, cannedNoChannels
+	sc.script = func(t *testing.T) *amitest.Script {
+		s := idleScript(t, "inbound-answered", nil)
 		// before the customer's Newchannel and after the answer (where they cannot
 		// be mistaken for the test's checkpoints)
 		first := true
-		for i := range s.steps {
-			joined := bytes.Join(s.steps[i].send, nil)
+		for i := range s.Steps {
+			joined := bytes.Join(s.Steps[i].Send, nil)
 			switch {
 			case first && bytes.Contains(joined, []byte("Event: Newchannel\r\n")):
 				first = false
-				s.steps[i].send = append(append([][]byte{}, junk...), s.steps[i].send...)
+				s.Steps[i].Send = append(append([][]byte{}, junk...), s.Steps[i].Send...)
 			case bytes.Contains(joined, []byte("Event: AgentConnect\r\n")):
-				s.steps[i].send = append(append([][]byte{}, s.steps[i].send...), junk...)
+				s.Steps[i].Send = append(append([][]byte{}, s.Steps[i].Send...), junk...)
 			}
 		}
 		return s
@@ -66,18 +65,16 @@ func TestMalformedEventsSkipped(t *testing.T) {
 // checks become the typed errors the UI explains.
 func TestActionRefusals(t *testing.T) {
 	loadCanned(t)
-	basics := &recording{in: fixture(t, "basics.ami")}
-	srv := newReplayServer(t)
-	sc := buildScript(t, loadRecording(t, "inbound-answered"), nil)
-	sc.insertResync()
-	sc.queueStatus, sc.coreShowChannels = cannedQueueStatus, cannedNoChannels
-	sc.stopAt = []func(*Message) bool{on("QueueCallerJoin"), on("AgentConnect")}
-	sc.replies["Hangup"] = cannedNoSuchChannel
-	sc.replies["Originate"] = basics.replyTo("basics-10") // Originate failed
+	basics := loadRecording(t, "basics")
+	srv := amitest.NewServer(t)
+	sc := idleScript(t, "inbound-answered", nil)
+	sc.StopAt = []func(amitest.Msg) bool{on("QueueCallerJoin"), on("AgentConnect")}
+	sc.Replies["Hangup"] = loadCanned(t).NoSuchChannel
+	sc.Replies["Originate"] = basics.ReplyTo("basics-10") // Originate failed
 	// manager.c answers an action outside the account's write classes with this error
-	sc.replies["Redirect"] = [][]byte{[]byte("Response: Error\r\nActionID: denied-01\r\nMessage: Permission denied\r\n\r\n")}
-	srv.scripts <- sc
-	drv, board, cancel, runErr := startDriver(t, testConfig(srv.port()))
+	sc.Replies["Redirect"] = [][]byte{[]byte("Response: Error\r\nActionID: denied-01\r\nMessage: Permission denied\r\n\r\n")}
+	srv.Play(sc)
+	drv, board, cancel, runErr := startDriver(t, testConfig(srv.Port()))
 	ctx := context.Background()
 	call := "1795668852.0"
 	act := func(k monitor.ActionKind, id, agent string) error {
@@ -95,15 +92,15 @@ func TestActionRefusals(t *testing.T) {
 		}
 	}
 
-	<-sc.stops // waiting in the queue
+	<-sc.Stops // waiting in the queue
 	if err := drv.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	expect("listen before any agent answered", act(monitor.ActListen, call, ""), monitor.ErrNotApplicable,
 		"That action is not possible for this call right now.")
-	sc.resume <- struct{}{}
+	sc.Resume <- struct{}{}
 
-	<-sc.stops // answered by 1001
+	<-sc.Stops // answered by 1001
 	if err := drv.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -120,18 +117,12 @@ func TestActionRefusals(t *testing.T) {
 	expect("transfer to an unknown agent", act(monitor.ActTransfer, call, "9999"), monitor.ErrAgentUnavailable, "That agent cannot take the call right now.")
 	expect("transfer with an injected header", act(monitor.ActTransfer, call, "1003\r\nAction: Originate"), monitor.ErrAgentUnavailable, "That agent cannot take the call right now.")
 	expect("transfer to the agent on the call", act(monitor.ActTransfer, call, "1001"), monitor.ErrNotApplicable, "That action is not possible for this call right now.")
-	sc.resume <- struct{}{}
-	if err := <-sc.done; err != nil {
+	sc.Resume <- struct{}{}
+	if err := <-sc.Done; err != nil {
 		t.Fatal(err)
 	}
 	// nothing the driver refused by itself reached the PBX
-	sc.mu.Lock()
-	var names []string
-	for _, m := range sc.received {
-		names = append(names, m.Value("Action"))
-	}
-	sc.mu.Unlock()
-	got := strings.Join(names, ",")
+	got := strings.Join(sc.ActionNames(), ",")
 	want := "Login,QueueStatus,CoreShowChannels,Ping,Ping,Hangup,Originate,Redirect"
 	if got != want {
 		t.Errorf("actions sent %s, want %s", got, want)
@@ -141,13 +132,11 @@ func TestActionRefusals(t *testing.T) {
 
 func TestAgentsFromQueueStatus(t *testing.T) {
 	loadCanned(t)
-	srv := newReplayServer(t)
-	sc := buildScript(t, loadRecording(t, "inbound-answered"), nil)
-	sc.insertResync()
-	sc.queueStatus, sc.coreShowChannels = cannedQueueStatus, cannedNoChannels
-	sc.stopAt = []func(*Message) bool{on("DialState", "DestChannel", "PJSIP/1001-00000002"), on("AgentConnect")}
-	srv.scripts <- sc
-	drv, _, cancel, runErr := startDriver(t, testConfig(srv.port()))
+	srv := amitest.NewServer(t)
+	sc := idleScript(t, "inbound-answered", nil)
+	sc.StopAt = []func(amitest.Msg) bool{on("DialState", "DestChannel", "PJSIP/1001-00000002"), on("AgentConnect")}
+	srv.Play(sc)
+	drv, _, cancel, runErr := startDriver(t, testConfig(srv.Port()))
 	ctx := context.Background()
 	states := func() string {
 		ags, err := drv.Agents(ctx)
@@ -160,7 +149,7 @@ func TestAgentsFromQueueStatus(t *testing.T) {
 		}
 		return strings.TrimSpace(b.String())
 	}
-	<-sc.stops
+	<-sc.Stops
 	if err := drv.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -169,8 +158,8 @@ func TestAgentsFromQueueStatus(t *testing.T) {
 	if got := states(); got != want {
 		t.Errorf("agents while ringing:\n got %s\nwant %s", got, want)
 	}
-	sc.resume <- struct{}{}
-	<-sc.stops
+	sc.Resume <- struct{}{}
+	<-sc.Stops
 	if err := drv.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -178,8 +167,8 @@ func TestAgentsFromQueueStatus(t *testing.T) {
 	if got := states(); got != want {
 		t.Errorf("agents after the answer:\n got %s\nwant %s", got, want)
 	}
-	sc.resume <- struct{}{}
-	<-sc.done
+	sc.Resume <- struct{}{}
+	<-sc.Done
 	stopDriver(t, cancel, runErr)
 }
 

@@ -11,20 +11,21 @@ import (
 	"time"
 
 	"github.com/earshot-app/earshot/monitor"
+	"github.com/earshot-app/earshot/monitor/ami/amitest"
 )
 
 // on matches the next message that is the event (or, with event "", the response) and
 // has the given header values (key, value, key, value...).
-func on(event string, kv ...string) func(*Message) bool {
-	return func(m *Message) bool {
-		if event != "" && m.Value("Event") != event {
+func on(event string, kv ...string) func(amitest.Msg) bool {
+	return func(m amitest.Msg) bool {
+		if event != "" && m.Get("Event") != event {
 			return false
 		}
 		if event == "" && m.IsEvent() {
 			return false
 		}
 		for i := 0; i+1 < len(kv); i += 2 {
-			if m.Value(kv[i]) != kv[i+1] {
+			if m.Get(kv[i]) != kv[i+1] {
 				return false
 			}
 		}
@@ -46,11 +47,15 @@ type row struct {
 	mon        monitor.MonitorMode
 	supervisor string
 	stolen     bool
+	// answerEst is the answer time a resync estimates (on the PBX's clock); inStatus,
+	// when not 0, the expected time in status at the checkpoint (within 10 ms)
+	answerEst time.Time
+	inStatus  time.Duration
 }
 
 type check struct {
 	desc  string
-	after func(*Message) bool
+	after func(amitest.Msg) bool
 	rows  map[string]row
 	total int // calls on the board; -1: do not check
 }
@@ -71,10 +76,11 @@ type scenarioCase struct {
 	// queues: the expected answered/abandoned counters at the end, per queue
 	queues map[string][2]int
 	// script, when set, builds the server's script instead of a plain replay
-	script func(t *testing.T) *script
-	// now, when set, is the driver's and the board's fixed clock
-	now time.Time
-	// extra checks at checkpoint i
+	script func(t *testing.T) *amitest.Script
+	// skew is how far the PC's clock (the driver's and the board's) is ahead of the
+	// PBX's; the replay's clock follows the recorded time
+	skew time.Duration
+	// extra checks at checkpoint i (b.Now() is the replay's time plus the skew)
 	verify func(t *testing.T, i int, b *monitor.Board)
 	// totals, when set, are the expected answered/abandoned counts over all queues
 	totals *[2]int
@@ -121,7 +127,12 @@ func (l *logBuffer) String() string {
 
 func newLogBuffer() *logBuffer { return &logBuffer{mu: make(chanMutex, 1)} }
 
-func verifyBoard(t *testing.T, scenario string, c check, b *monitor.Board) {
+// answerTolerance bounds how far a converted answer time may be from the recorded one:
+// the driver maps the PBX's clock onto the PC's with the smallest delay it measured
+// (the fixtures' reads came 0.02 to 3 ms after the events' Timestamps).
+const answerTolerance = 10 * time.Millisecond
+
+func verifyBoard(t *testing.T, scenario string, c check, b *monitor.Board, skew time.Duration) {
 	t.Helper()
 	if c.total >= 0 && b.Len() != c.total {
 		s := b.Snapshot(monitor.Query{})
@@ -157,12 +168,25 @@ func verifyBoard(t *testing.T, scenario string, c check, b *monitor.Board) {
 		if w.supervisor != "" {
 			cmp("supervisor", got.Supervisor, w.supervisor)
 		}
-		if w.answer == "" {
+		switch {
+		case w.answer == "" && w.answerEst.IsZero():
 			if !got.AnswerTime.IsZero() {
 				diffs = append(diffs, fmt.Sprintf("answer time = %v, want none", got.AnswerTime))
 			}
-		} else if !got.AnswerTime.Equal(ts(w.answer)) {
-			diffs = append(diffs, fmt.Sprintf("answer time = %d.%06d, want %s", got.AnswerTime.Unix(), got.AnswerTime.Nanosecond()/1000, w.answer))
+		case w.answer != "":
+			want := ts(w.answer).Add(skew)
+			if d := got.AnswerTime.Sub(want); d < 0 || d > answerTolerance {
+				diffs = append(diffs, fmt.Sprintf("answer time = %s, want %s (the recorded %s on the PC's clock)", fmtTime(got.AnswerTime), fmtTime(want), w.answer))
+			}
+		default:
+			if want := w.answerEst.Add(skew); !got.AnswerTime.Equal(want) {
+				diffs = append(diffs, fmt.Sprintf("estimated answer time = %s, want %s", fmtTime(got.AnswerTime), fmtTime(want)))
+			}
+		}
+		if w.inStatus != 0 {
+			if d := got.TimeInStatus(b.Now()) - w.inStatus; d < -answerTolerance || d > answerTolerance {
+				diffs = append(diffs, fmt.Sprintf("time in status = %v, want %v", got.TimeInStatus(b.Now()), w.inStatus))
+			}
 		}
 		if len(diffs) > 0 {
 			t.Errorf("%s, %s: call %s: %s", scenario, c.desc, id, strings.Join(diffs, "; "))
@@ -170,9 +194,16 @@ func verifyBoard(t *testing.T, scenario string, c check, b *monitor.Board) {
 	}
 }
 
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "none"
+	}
+	return fmt.Sprintf("%d.%06d", t.Unix(), t.Nanosecond()/1000)
+}
+
 // runReplay plays a script against a running driver and checks the board at every
 // checkpoint and the actions' results.
-func runReplay(t *testing.T, sc scenarioCase, script *script, srv *replayServer, drv *Driver, board *monitor.Board, runErr chan error) {
+func runReplay(t *testing.T, sc scenarioCase, script *amitest.Script, drv *Driver, board *monitor.Board, runErr chan error) {
 	t.Helper()
 	ctx := context.Background()
 	actErrs := make(chan error, len(sc.acts))
@@ -180,16 +211,16 @@ func runReplay(t *testing.T, sc scenarioCase, script *script, srv *replayServer,
 	pendingActs := 0
 	for {
 		select {
-		case i := <-script.stops:
+		case i := <-script.Stops:
 			if err := drv.Flush(ctx); err != nil {
 				t.Fatalf("%s: flush at %q: %v", sc.name, sc.checks[i].desc, err)
 			}
-			verifyBoard(t, sc.name, sc.checks[i], board)
+			verifyBoard(t, sc.name, sc.checks[i], board, sc.skew)
 			if sc.verify != nil {
 				sc.verify(t, i, board)
 			}
-			script.resume <- struct{}{}
-		case m := <-script.due:
+			script.Resume <- struct{}{}
+		case m := <-script.Due:
 			if nextAct >= len(sc.acts) {
 				t.Fatalf("%s: the recording has an action the test does not plan:\n%s", sc.name, m)
 			}
@@ -204,7 +235,7 @@ func runReplay(t *testing.T, sc scenarioCase, script *script, srv *replayServer,
 				}
 				actErrs <- nil
 			}()
-		case err := <-script.done:
+		case err := <-script.Done:
 			if err != nil {
 				t.Fatalf("%s: replay: %v", sc.name, err)
 			}
@@ -249,36 +280,38 @@ func stopDriver(t *testing.T, cancel context.CancelFunc, runErr chan error) {
 	}
 }
 
+// newServer starts a replay server whose clock (given to the driver and the board)
+// follows the recording, skew ahead of the PBX's.
+func newServer(t testing.TB, skew time.Duration) *amitest.Server {
+	srv := amitest.NewServer(t)
+	srv.Clock.SetSkew(skew)
+	return srv
+}
+
 func playScenario(t *testing.T, sc scenarioCase) {
-	loadCanned(t)
-	srv := newReplayServer(t)
+	srv := newServer(t, sc.skew)
 	if sc.speed > 0 {
-		srv.speed = sc.speed
+		srv.Speed = sc.speed
 	}
-	var script *script
+	var script *amitest.Script
 	if sc.script != nil {
 		script = sc.script(t)
 	} else {
-		script = buildScript(t, loadRecording(t, sc.name), sc.foreign)
-		script.insertResync()
-		script.queueStatus = cannedQueueStatus
-		script.coreShowChannels = cannedNoChannels
+		script = idleScript(t, sc.name, sc.foreign)
 	}
 	for _, c := range sc.checks {
-		script.stopAt = append(script.stopAt, c.after)
+		script.StopAt = append(script.StopAt, c.after)
 	}
-	srv.scripts <- script
-	cfg := testConfig(srv.port())
+	srv.Play(script)
+	cfg := testConfig(srv.Port())
 	logs := newLogBuffer()
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg.Now = srv.Clock.Now
 	if sc.cfg != nil {
 		sc.cfg(&cfg)
 	}
-	if !sc.now.IsZero() {
-		cfg.Now = func() time.Time { return sc.now }
-	}
 	drv, board, cancel, runErr := startDriver(t, cfg)
-	runReplay(t, sc, script, srv, drv, board, runErr)
+	runReplay(t, sc, script, drv, board, runErr)
 	if err := drv.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
