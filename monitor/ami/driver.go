@@ -71,7 +71,9 @@ type Config struct {
 
 	// Logger receives the driver's logs; slog.Default when nil.
 	Logger *slog.Logger
-	// Now is the clock for times the PBX does not stamp; time.Now when nil.
+	// Now is the PC's clock, the one the board runs on; time.Now when nil. The PBX's
+	// event Timestamps are mapped onto it with a measured offset (see docs/ami.md), so
+	// every time the driver reports is on this clock.
 	Now func() time.Time
 }
 

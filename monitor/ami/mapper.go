@@ -107,6 +107,8 @@ type queueEntry struct {
 type mapper struct {
 	cfg  mapperConfig
 	emit func(monitor.Event)
+	// clock maps the PBX's Timestamps onto cfg.now's clock
+	clock pbxClock
 
 	chans   map[string]*channel
 	calls   map[string]*call
@@ -131,6 +133,7 @@ func newMapper(cfg mapperConfig, emit func(monitor.Event)) *mapper {
 	return &mapper{
 		cfg:     cfg,
 		emit:    emit,
+		clock:   pbxClock{now: cfg.now},
 		chans:   make(map[string]*channel),
 		calls:   make(map[string]*call),
 		members: make(map[string]*member),
@@ -281,7 +284,7 @@ func (mp *mapper) lookup(m *Message, prefix string) (*channel, bool) {
 // the event irrelevant.
 func (mp *mapper) handle(m *Message) {
 	name := m.Event()
-	at := parseTimestamp(m.Get("Timestamp"))
+	at := mp.clock.local(parseTimestamp(m.Get("Timestamp")))
 	switch string(name) {
 	case "Newchannel":
 		mp.newChannel(m, at)

@@ -28,9 +28,13 @@ var (
 	resyncB = row{customer: "0977000111", hotline: "19006001", queue: "sales", status: monitor.StatusCalling, agent: "Agent 1002", dir: monitor.Inbound}
 )
 
-func resyncCase() scenarioCase {
+func resyncCase() scenarioCase { return resyncCaseSkewed(0) }
+
+// resyncCaseSkewed is the resync scenario on a PC whose clock is skew ahead of the PBX's.
+func resyncCaseSkewed(skew time.Duration) scenarioCase {
 	return scenarioCase{
 		name:   "resync",
+		skew:   skew,
 		script: func(t *testing.T) *amitest.Script { return joinScript(t) },
 		checks: []check{
 			{desc: "rebuilt from the lists", after: on("RTCPSent"), total: 2, rows: map[string]row{"1795669110.47": resyncA, "1795669115.50": resyncB}},
@@ -42,7 +46,7 @@ func resyncCase() scenarioCase {
 			if i != 0 {
 				return
 			}
-			resyncNow := resyncListTime(t)
+			resyncNow := resyncListTime(t).Add(skew)
 			a, _ := b.Get("1795669110.47")
 			bb, _ := b.Get("1795669115.50")
 			if want := resyncNow.Add(-8 * time.Second); !a.StartTime.Equal(want) {
