@@ -37,6 +37,8 @@ const (
 type channel struct {
 	uid, linked, name, device string
 	num, cname                string // caller ID
+	ownNum, ownName           string // the first caller ID seen: the phone's own identity
+	conn                      string // ConnectedLineNum: the number the other party shows
 	exten                     string // Exten when the channel appeared (the dialled number)
 	vars                      [nVars]string
 	up, ringing, bridged      bool
@@ -69,6 +71,7 @@ type call struct {
 	// details last reported to the sink
 	customer, hotline, campaign string
 	dir, sentDir                monitor.Direction
+	sentCust                    *channel // the customer leg the details were last reported from
 	lastAgent                   string
 }
 
@@ -113,7 +116,11 @@ type mapper struct {
 	chans   map[string]*channel
 	calls   map[string]*call
 	members map[string]*member
-	spies   map[string]*spySession // by Originate ActionID
+	// byExt indexes members by extension ("1001" for PJSIP/1001 and for FreePBX's
+	// Local/1001@from-queue/n); rebuilt when extDirty is set
+	byExt    map[string]*member
+	extDirty bool
+	spies    map[string]*spySession // by Originate ActionID
 	spyUID  map[string]*spySession // by the spyer's Uniqueid
 
 	// resync collection
@@ -219,26 +226,29 @@ func (mp *mapper) snapshot(m *Message, prefix string, ch *channel) bool {
 		n += copy(key[n:], s)
 		return string(key[:n])
 	}
+	var num, name, conn, state []byte
 	if prefix == "" {
-		if v := m.Get("CallerIDNum"); v != nil && known(v) {
-			changed = setStr(&ch.num, v) || changed
-		}
-		if v := m.Get("CallerIDName"); v != nil && known(v) {
-			setStr(&ch.cname, v)
-		}
-		if v := m.Get("ChannelStateDesc"); v != nil {
-			ch.setState(v)
-		}
+		num, name, conn, state = m.Get("CallerIDNum"), m.Get("CallerIDName"), m.Get("ConnectedLineNum"), m.Get("ChannelStateDesc")
 	} else {
-		if v := m.Get(k("CallerIDNum")); v != nil && known(v) {
-			changed = setStr(&ch.num, v) || changed
+		num, name, conn, state = m.Get(k("CallerIDNum")), m.Get(k("CallerIDName")), m.Get(k("ConnectedLineNum")), m.Get(k("ChannelStateDesc"))
+	}
+	if known(num) {
+		changed = setStr(&ch.num, num) || changed
+		if ch.ownNum == "" {
+			ch.ownNum = ch.num
 		}
-		if v := m.Get(k("CallerIDName")); v != nil && known(v) {
-			setStr(&ch.cname, v)
+	}
+	if known(name) {
+		setStr(&ch.cname, name)
+		if ch.ownName == "" {
+			ch.ownName = ch.cname
 		}
-		if v := m.Get(k("ChannelStateDesc")); v != nil {
-			ch.setState(v)
-		}
+	}
+	if known(conn) {
+		changed = setStr(&ch.conn, conn) || changed
+	}
+	if state != nil {
+		ch.setState(state)
 	}
 	for i, name := range mp.cfg.vars {
 		if name == "" {
@@ -353,10 +363,31 @@ func (mp *mapper) touched(ch *channel, changed bool, at time.Time) {
 	}
 }
 
-func (mp *mapper) isAgentDevice(dev string) bool {
-	_, ok := mp.members[dev]
-	return ok
+// memberOf returns the queue member a device belongs to: the member with that exact
+// interface, else the member of the same extension (queues that ring agents through
+// Local channels, as FreePBX does with Local/1001@from-queue/n).
+func (mp *mapper) memberOf(dev string) *member {
+	if mb := mp.members[dev]; mb != nil {
+		return mb
+	}
+	if dev == "" {
+		return nil
+	}
+	if mp.extDirty || mp.byExt == nil {
+		mp.byExt = make(map[string]*member, len(mp.members))
+		for iface, mb := range mp.members {
+			if ext := extensionOf(iface); ext != "" {
+				if o := mp.byExt[ext]; o == nil || iface < o.iface {
+					mp.byExt[ext] = mb
+				}
+			}
+		}
+		mp.extDirty = false
+	}
+	return mp.byExt[extensionOf(dev)]
 }
+
+func (mp *mapper) isAgentDevice(dev string) bool { return mp.memberOf(dev) != nil }
 
 func (mp *mapper) isSupervisorDevice(dev string) bool {
 	if dev == "" {
@@ -506,11 +537,16 @@ func (mp *mapper) agentName(ch *channel) string {
 	if ch.memberName != "" {
 		return ch.memberName
 	}
-	if mb := mp.members[ch.device]; mb != nil && mb.name != "" {
+	if mb := mp.memberOf(ch.device); mb != nil && mb.name != "" {
 		return mb.name
 	}
 	if ch.role == roleSupervisor || ch.role == roleSpy {
 		return mp.supervisorName(ch)
+	}
+	// the phone's own name, not one an Originate or the dialplan put on the channel
+	// later (a campaign's CallerID "Khuyen-mai-T12" <19006000>)
+	if ch.ownName != "" {
+		return ch.ownName
 	}
 	if ch.cname != "" {
 		return ch.cname
@@ -554,11 +590,34 @@ func (mp *mapper) details(c *call) (customer, hotline, campaign string, dir moni
 		}
 	}
 	hotline = c.varOf(varHotline)
-	if hotline == "" && dir == monitor.Inbound && c.origin != nil && c.origin.exten != "s" {
+	switch {
+	case hotline != "":
+	case dir == monitor.Inbound && c.origin != nil && c.origin.exten != "s":
 		hotline = c.origin.exten
+	case dir == monitor.Outbound:
+		hotline = presentedNumber(c)
 	}
 	campaign = c.varOf(varCampaign)
 	return customer, hotline, campaign, dir
+}
+
+// presentedNumber returns the number an outbound call presents to the customer (the
+// centre's number, as a dialer's Originate CallerID "<19006000>" sets it), or "" when it
+// is only the placing agent's own number. It is the agent leg's caller ID once it
+// differs from the phone's own, else the customer leg's connected line number.
+func presentedNumber(c *call) string {
+	o := c.origin
+	if o == nil {
+		return ""
+	}
+	own := func(n string) bool { return n == "" || n == o.ownNum || n == extensionOf(o.device) }
+	if !own(o.num) {
+		return o.num
+	}
+	if cl := c.custLeg; cl != nil && !own(cl.conn) {
+		return cl.conn
+	}
+	return ""
 }
 
 // dialledNumber extracts the number from a Dial string: "7002", "trunk/0912345678",
@@ -584,7 +643,7 @@ func (mp *mapper) refresh(c *call, at time.Time) {
 			return // legs of a call whose first leg was never seen (before a resync)
 		}
 		c.started = true
-		c.customer, c.hotline, c.campaign, c.sentDir = customer, hotline, campaign, dir
+		c.customer, c.hotline, c.campaign, c.sentDir, c.sentCust = customer, hotline, campaign, dir, c.customerLeg()
 		ev := monitor.Event{Kind: monitor.EventCallStarted, CallID: c.id, At: c.origin.created,
 			Customer: customer, Hotline: hotline, Campaign: campaign, Direction: dir}
 		if dir == monitor.Outbound {
@@ -594,21 +653,36 @@ func (mp *mapper) refresh(c *call, at time.Time) {
 		mp.emit(ev)
 		return
 	}
-	if customer == c.customer && hotline == c.hotline && campaign == c.campaign && dir == c.sentDir {
+	custLeg := c.customerLeg()
+	if customer == c.customer && hotline == c.hotline && campaign == c.campaign && dir == c.sentDir && custLeg == c.sentCust {
 		return
 	}
-	ev := monitor.Event{Kind: monitor.EventCallUpdated, CallID: c.id, At: at}
-	if customer != c.customer {
+	flipped := dir != c.sentDir && c.sentDir != monitor.DirectionUnknown
+	// An early guess is corrected: a call from a phone Earshot did not know as an
+	// agent's looked inbound (the agent's number as the customer, the dialled number as
+	// the hotline) until DIRECTION said outbound, and the customer's own leg replaces
+	// what the dial string said. Replace also clears what is no longer known.
+	replace := flipped || custLeg != c.sentCust ||
+		(customer == "" && c.customer != "") || (hotline == "" && c.hotline != "") || (campaign == "" && c.campaign != "")
+	ev := monitor.Event{Kind: monitor.EventCallUpdated, CallID: c.id, At: at, Direction: dir, Replace: replace}
+	if replace || customer != c.customer {
 		ev.Customer = customer
 	}
-	if hotline != c.hotline {
+	if replace || hotline != c.hotline {
 		ev.Hotline = hotline
 	}
-	if campaign != c.campaign {
+	if replace || campaign != c.campaign {
 		ev.Campaign = campaign
 	}
-	ev.Direction = dir
 	c.customer, c.hotline, c.campaign = customer, hotline, campaign
-	c.sentDir = dir
+	c.sentDir, c.sentCust = dir, custLeg
 	mp.emit(ev)
+	if flipped && dir == monitor.Outbound && c.origin != nil && c.origin.role == roleAgent {
+		// the placing agent is the last agent of an outbound call: a second start
+		// fills it in
+		agent := mp.agentName(c.origin)
+		c.lastAgent = agent
+		mp.emit(monitor.Event{Kind: monitor.EventCallStarted, CallID: c.id, At: c.origin.created, Direction: dir,
+			Customer: customer, Hotline: hotline, Campaign: campaign, Agent: agent})
+	}
 }

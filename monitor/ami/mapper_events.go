@@ -462,6 +462,7 @@ func (mp *mapper) learnMember(iface, name, queue string) *member {
 	if mb == nil {
 		mb = &member{iface: iface}
 		mp.members[iface] = mb
+		mp.extDirty = true
 	}
 	if name != "" {
 		mb.name = name
@@ -509,6 +510,7 @@ func (mp *mapper) memberRemoved(m *Message) {
 	}
 	if len(mb.queues) == 0 {
 		delete(mp.members, iface)
+		mp.extDirty = true
 	}
 }
 

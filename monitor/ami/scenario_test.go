@@ -402,17 +402,20 @@ var scenarioCases = []scenarioCase{
 	{
 		name:    "outbound-campaign",
 		foreign: map[string]bool{"outbound-campaign-02": true},
+		// the hotline of an outbound call is the number presented to the customer: the
+		// Originate's CallerID <19006000>, on the agent leg from its NewCallerid at t0.51
+		// (the README's grid leaves the column empty)
 		checks: []check{
 			{desc: "t0.51 agent leg", after: on("Newchannel", "Channel", "PJSIP/1002-00000006"), total: 1, rows: map[string]row{
 				"1795668882.6": {status: monitor.StatusCalling, agent: "Agent 1002", dir: monitor.Outbound}}},
 			{desc: "t0.51 campaign known", after: on("DialBegin", "DestChannel", "PJSIP/1002-00000006"), total: 1, rows: map[string]row{
-				"1795668882.6": {status: monitor.StatusCalling, agent: "Agent 1002", dir: monitor.Outbound, campaign: "Khuyen-mai-T12"}}},
+				"1795668882.6": {hotline: "19006000", status: monitor.StatusCalling, agent: "Agent 1002", dir: monitor.Outbound, campaign: "Khuyen-mai-T12"}}},
 			{desc: "t2.02 customer rings", after: on("DialBegin", "DestChannel", "PJSIP/7002-00000007"), total: 1, rows: map[string]row{
-				"1795668882.6": {customer: "7002", status: monitor.StatusRinging, agent: "Agent 1002", dir: monitor.Outbound, campaign: "Khuyen-mai-T12"}}},
+				"1795668882.6": {customer: "7002", hotline: "19006000", status: monitor.StatusRinging, agent: "Agent 1002", dir: monitor.Outbound, campaign: "Khuyen-mai-T12"}}},
 			{desc: "t4.03 customer answers", after: on("DialEnd", "DestChannel", "PJSIP/7002-00000007", "DialStatus", "ANSWER"), total: 1, rows: map[string]row{
-				"1795668882.6": {customer: "7002", status: monitor.StatusAnswered, agent: "Agent 1002", answer: "1795668885.568401", dir: monitor.Outbound, campaign: "Khuyen-mai-T12"}}},
+				"1795668882.6": {customer: "7002", hotline: "19006000", status: monitor.StatusAnswered, agent: "Agent 1002", answer: "1795668885.568401", dir: monitor.Outbound, campaign: "Khuyen-mai-T12"}}},
 			{desc: "t9.03 agent leg hung up", after: on("Hangup", "Channel", "PJSIP/1002-00000006"), total: 1, rows: map[string]row{
-				"1795668882.6": {customer: "7002", status: monitor.StatusAnswered, agent: "Agent 1002", answer: "1795668885.568401", dir: monitor.Outbound, campaign: "Khuyen-mai-T12"}}},
+				"1795668882.6": {customer: "7002", hotline: "19006000", status: monitor.StatusAnswered, agent: "Agent 1002", answer: "1795668885.568401", dir: monitor.Outbound, campaign: "Khuyen-mai-T12"}}},
 			{desc: "t9.04 customer Hangup", after: on("Hangup", "Channel", "PJSIP/7002-00000007"), total: 0, rows: map[string]row{
 				"1795668882.6": {gone: true}}},
 		},

@@ -66,6 +66,7 @@ func (mp *mapper) queueStatusComplete() {
 		mp.syncMembers = make(map[string]*member)
 	}
 	mp.members = mp.syncMembers
+	mp.extDirty = true
 	mp.syncMembers = nil
 	mp.membersSeen = true
 }
@@ -100,6 +101,7 @@ func (mp *mapper) channelItem(m *Message) {
 	if old := mp.chans[uid]; old != nil {
 		// keep what the list cannot say again
 		ch.exten, ch.created, ch.queueCalled, ch.memberName, ch.dialString = old.exten, old.created, old.queueCalled, old.memberName, old.dialString
+		ch.ownNum, ch.ownName = old.ownNum, old.ownName
 		ch.vars = old.vars
 		ch.spy = old.spy
 	} else {
@@ -299,7 +301,7 @@ func (mp *mapper) channelsComplete() {
 			c.monitored = true
 		}
 		c.started = true
-		c.customer, c.hotline, c.campaign, c.sentDir = customer, hotline, campaign, dir
+		c.customer, c.hotline, c.campaign, c.sentDir, c.sentCust = customer, hotline, campaign, dir, c.customerLeg()
 		c.lastAgent = row.LastAgent
 		calls = append(calls, row)
 	}
