@@ -121,7 +121,7 @@ type mapper struct {
 	byExt    map[string]*member
 	extDirty bool
 	spies    map[string]*spySession // by Originate ActionID
-	spyUID  map[string]*spySession // by the spyer's Uniqueid
+	spyUID   map[string]*spySession // by the spyer's Uniqueid
 
 	// resync collection
 	syncMembers map[string]*member
