@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/earshot-app/earshot/monitor"
 )
@@ -114,7 +115,8 @@ func callerIDText(s string) string {
 // Act carries out a supervisor action; see monitor.Driver. Listen, whisper and barge
 // originate a ChanSpy call to the supervisor's endpoint; steal redirects the customer's
 // channel to the steal context; transfer moves the call to the chosen agent through the
-// transfer context; hang-up hangs the customer's channel up.
+// transfer context; hang-up hangs up the customer's channel, then every other leg of
+// the call that Asterisk did not tear down itself within Config.HangupGrace.
 func (d *Driver) Act(ctx context.Context, a monitor.Action) error {
 	fail := func(typed error, detail string) error {
 		return &monitor.ActionError{Action: a, Err: typed, Detail: detail}
@@ -155,14 +157,11 @@ func (d *Driver) Act(ctx context.Context, a monitor.Action) error {
 	case monitor.ActTransfer:
 		act, err = d.transferAction(a, ci)
 	case monitor.ActHangup:
-		target := ci.customer
-		if target == nil && len(ci.legs) > 0 {
-			target = ci.legs[0]
+		if err := d.hangupCall(ctx, s, ci); err != nil {
+			return d.actionError(a, err)
 		}
-		if target == nil {
-			return fail(monitor.ErrCallGone, "the call has no channel left")
-		}
-		act = newAction("Hangup").add("Channel", target.name)
+		d.log.Info("ami: action accepted", "action", a.Kind.String(), "call", a.CallID, "ami", "Hangup")
+		return nil
 	}
 	if err != nil {
 		return err
@@ -176,6 +175,77 @@ func (d *Driver) Act(ctx context.Context, a monitor.Action) error {
 		return d.actionError(a, err)
 	}
 	d.log.Info("ami: action accepted", "action", a.Kind.String(), "call", a.CallID, "ami", act.name)
+	return nil
+}
+
+// hangupLegs returns the legs a hang-up ends: the customer's first, then every other
+// leg of the call except ChanSpy legs (a supervisor listening is not part of the call).
+func (ci callInfo) hangupLegs() []*channel {
+	var out []*channel
+	if ci.customer != nil {
+		out = append(out, ci.customer)
+	}
+	for _, l := range ci.legs {
+		if l != ci.customer && l.role != roleSpy {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// hangupCall hangs up the customer's leg, waits up to Config.HangupGrace for Asterisk to
+// tear the other legs down (it does for a bridged agent and for agents a Dial rings),
+// then hangs up every leg still there. "No such channel" is not an error for a leg (it
+// ended meanwhile); it is ErrCallGone when no leg at all could be hung up.
+func (d *Driver) hangupCall(ctx context.Context, s *session, ci callInfo) error {
+	legs := ci.hangupLegs()
+	if len(legs) == 0 {
+		return fmt.Errorf("the call has no channel left: %w", monitor.ErrCallGone)
+	}
+	ended := 0
+	hang := func(l *channel) error {
+		_, err := s.do(ctx, nil, newAction("Hangup").add("Channel", l.name))
+		switch {
+		case err == nil:
+			ended++
+		case errors.Is(err, monitor.ErrCallGone):
+			d.log.Debug("ami: leg already gone", "channel", l.name)
+		default:
+			return err
+		}
+		return nil
+	}
+	if err := hang(legs[0]); err != nil {
+		return err
+	}
+	rest := legs[1:]
+	up := func() []*channel {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		var out []*channel
+		for _, l := range rest {
+			if d.mp.chans[l.uid] == l {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(d.cfg.HangupGrace)
+	for len(up()) > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	for _, l := range up() {
+		if err := hang(l); err != nil {
+			return err
+		}
+	}
+	if ended == 0 {
+		return fmt.Errorf("no leg of the call was left to hang up: %w", monitor.ErrCallGone)
+	}
 	return nil
 }
 

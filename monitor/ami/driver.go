@@ -59,6 +59,9 @@ type Config struct {
 
 	// RingTimeout is how long the supervisor's phone rings for a monitoring call.
 	RingTimeout time.Duration
+	// HangupGrace is how long a hang-up waits, after the customer's leg, for Asterisk to
+	// tear down the call's other legs before it hangs up those still there (2 s).
+	HangupGrace time.Duration
 	// DialTimeout bounds connecting and logging in; ActionTimeout each action's reply.
 	DialTimeout   time.Duration
 	ActionTimeout time.Duration
@@ -93,6 +96,7 @@ func (c *Config) defaults() {
 		}
 	}
 	def(&c.RingTimeout, 20*time.Second)
+	def(&c.HangupGrace, 2*time.Second)
 	def(&c.DialTimeout, 5*time.Second)
 	def(&c.ActionTimeout, 5*time.Second)
 	def(&c.PingInterval, 20*time.Second)

@@ -328,7 +328,7 @@ func TestActWithoutRun(t *testing.T) {
 		var act *amitest.Msg
 		for _, m := range sc.Received() {
 			names = append(names, m.Get("Action"))
-			if m.Get("Action") == tc.name {
+			if m.Get("Action") == tc.name && act == nil {
 				act = &m
 			}
 		}

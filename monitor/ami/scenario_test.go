@@ -97,7 +97,7 @@ func testConfig(port int) Config {
 		HotlineVar: "HOTLINE", CampaignVar: "CAMPAIGN", DirectionVar: "DIRECTION",
 		SupervisorEndpoint: "PJSIP/2001", SupervisorName: "Supervisor",
 		StealContext: "earshot-steal", StealExten: "2001", TransferContext: "earshot-transfer",
-		ActionTimeout: 5 * time.Second, PingInterval: time.Hour,
+		ActionTimeout: 5 * time.Second, PingInterval: time.Hour, HangupGrace: time.Second,
 		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}

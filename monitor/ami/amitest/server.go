@@ -52,6 +52,9 @@ type Script struct {
 	QueueStatus, CoreShowChannels [][]byte
 	// Replies answer actions by name at any time (recorded raw messages).
 	Replies map[string][][]byte
+	// Reply, when set, is asked first: the reply (recorded raw messages) to an action,
+	// or nil to leave it to Replies and the script.
+	Reply func(Msg) [][]byte
 	// Ping and Goodbye answer Ping and Logoff.
 	Ping, Goodbye [][]byte
 	// StopAt pauses the replay after the sent messages they match, one after the other:
@@ -493,6 +496,8 @@ func (pc *playConn) auto(m Msg) (bool, error) {
 			pc.challenge = strconv.FormatInt(rand.Int64N(math.MaxInt32), 10)
 		}
 		return true, pc.write(ChallengeReply(id, pc.challenge))
+	case pc.sc.Reply != nil && pc.sc.Reply(m) != nil:
+		return true, pc.writeReply(pc.sc.Reply(m), id)
 	case name == "Ping" && pc.sc.NoPong:
 		return true, nil
 	case name == "Ping":
