@@ -48,27 +48,49 @@ func (mp *mapper) info(id string) (callInfo, bool) {
 }
 
 // session returns the live session, or (when Run is not running, as in the command
-// line) a new one, logged in and synchronised, that the caller must close.
-func (d *Driver) session(ctx context.Context) (s *session, temporary bool, err error) {
-	d.mu.Lock()
-	s, running := d.sess, d.running
-	d.mu.Unlock()
-	if s != nil {
-		return s, false, nil
+// line) a new one, logged in and synchronised; the caller must call release when done
+// (it logs a temporary session off). Temporary sessions take turns: each resyncs the
+// mapper, and two at once would interleave their lists and events.
+func (d *Driver) session(ctx context.Context) (s *session, release func(), err error) {
+	live := func() (*session, error, bool) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.sess != nil {
+			return d.sess, nil, true
+		}
+		if d.running {
+			return nil, fmt.Errorf("the AMI connection is down: %w", monitor.ErrUnreachable), true
+		}
+		return nil, nil, false
 	}
-	if running {
-		return nil, false, fmt.Errorf("the AMI connection is down: %w", monitor.ErrUnreachable)
+	if s, err, ok := live(); ok {
+		return s, func() {}, err
+	}
+	select {
+	case d.conn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	unlock := func() { <-d.conn }
+	if s, err, ok := live(); ok { // Run started meanwhile (and waits for the turn)
+		unlock()
+		return s, func() {}, err
 	}
 	s, err = d.dialAMI(ctx)
 	if err != nil {
-		return nil, false, err
+		unlock()
+		return nil, nil, err
 	}
 	go s.readLoop()
 	if err := d.resync(ctx, s, nil); err != nil {
 		s.close(err)
-		return nil, false, err
+		unlock()
+		return nil, nil, err
 	}
-	return s, true, nil
+	return s, func() {
+		s.logoff()
+		unlock()
+	}, nil
 }
 
 // Flush returns once every event the PBX sent before the call has been applied to the
@@ -127,13 +149,11 @@ func (d *Driver) Act(ctx context.Context, a monitor.Action) error {
 	if a.CallID == "" {
 		return fail(monitor.ErrCallGone, "no call ID")
 	}
-	s, temporary, err := d.session(ctx)
+	s, release, err := d.session(ctx)
 	if err != nil {
 		return d.actionError(a, err)
 	}
-	if temporary {
-		defer s.logoff()
-	}
+	defer release()
 	d.mu.Lock()
 	ci, ok := d.mp.info(a.CallID)
 	d.mu.Unlock()
@@ -400,13 +420,11 @@ func (d *Driver) Agents(ctx context.Context) ([]monitor.Agent, error) {
 	seen := d.mp.membersSeen
 	d.mu.Unlock()
 	if !seen {
-		s, temporary, err := d.session(ctx)
+		_, release, err := d.session(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("list agents: %w", err)
 		}
-		if temporary {
-			defer s.logoff()
-		}
+		release()
 	}
 	d.mu.Lock()
 	out := make([]monitor.Agent, 0, len(d.mp.members))

@@ -127,6 +127,11 @@ type Driver struct {
 	queue   *eventQueue
 	running bool
 	denied  [monitor.ActHangup + 1]bool
+
+	// conn is held by whoever owns the mapper's connection: a Run session, or a
+	// temporary session of Act, Agents or Check without Run. Two temporary sessions never
+	// feed (and resync) the mapper at once.
+	conn chan struct{}
 }
 
 var _ monitor.Driver = (*Driver)(nil)
@@ -146,7 +151,7 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.TransferMethod != TransferBlind && cfg.TransferMethod != TransferRedirect {
 		return nil, fmt.Errorf("asterisk driver: transfer method %q (want %s or %s)", cfg.TransferMethod, TransferBlind, TransferRedirect)
 	}
-	d := &Driver{cfg: cfg, log: cfg.Logger}
+	d := &Driver{cfg: cfg, log: cfg.Logger, conn: make(chan struct{}, 1)}
 	if cfg.TLS {
 		if _, err := d.tlsConfig(); err != nil {
 			return nil, fmt.Errorf("asterisk driver: %w", err)
@@ -213,6 +218,12 @@ func (d *Driver) Run(ctx context.Context, sink monitor.Sink) error {
 	backoff := d.cfg.BackoffMin
 	for {
 		d.feed(monitor.FeedConnecting, nil)
+		// a temporary session (Act before Run) finishes first
+		select {
+		case d.conn <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		s, err := d.dialAMI(ctx)
 		if err == nil {
 			var synced bool
@@ -221,6 +232,7 @@ func (d *Driver) Run(ctx context.Context, sink monitor.Sink) error {
 				backoff = d.cfg.BackoffMin
 			}
 		}
+		<-d.conn
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -297,14 +309,15 @@ func (d *Driver) serve(ctx context.Context, s *session, q *eventQueue) (synced b
 // resync rebuilds the state from QueueStatus (agents, waiting callers) and
 // CoreShowChannels (every channel), then emits EventSync.
 func (d *Driver) resync(ctx context.Context, s *session, synced func()) error {
-	d.mu.Lock()
-	d.mp.beginSync()
-	d.mu.Unlock()
+	// this resync's own collector: the replies of another session never mix in
+	sc := newSyncCollector()
 	qs := &pending{list: "QueueStatusComplete",
-		onItem: d.mp.queueStatusItem, onDone: d.mp.queueStatusComplete}
+		onItem: func(m *Message) { d.mp.queueStatusItem(sc, m) },
+		onDone: func() { d.mp.queueStatusComplete(sc) }}
 	cs := &pending{list: "CoreShowChannelsComplete",
-		onItem: d.mp.channelItem, onDone: func() {
-			d.mp.channelsComplete()
+		onItem: func(m *Message) { d.mp.channelItem(sc, m) },
+		onDone: func() {
+			d.mp.channelsComplete(sc)
 			if synced != nil {
 				synced()
 			}

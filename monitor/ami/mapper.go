@@ -123,10 +123,7 @@ type mapper struct {
 	spies    map[string]*spySession // by Originate ActionID
 	spyUID   map[string]*spySession // by the spyer's Uniqueid
 
-	// resync collection
-	syncMembers map[string]*member
-	syncEntries map[string]queueEntry
-	syncItems   []*channel
+	// membersSeen is set once a QueueStatus reply was complete
 	membersSeen bool
 }
 

@@ -9,22 +9,22 @@ import (
 	"github.com/earshot-app/earshot/monitor"
 )
 
-// beginSync starts collecting a resync: the QueueStatus and CoreShowChannels replies
-// that follow replace the mapper's state when CoreShowChannelsComplete arrives.
-func (mp *mapper) beginSync() {
-	mp.syncMembers = nil
-	mp.syncEntries = make(map[string]queueEntry)
-	mp.syncItems = mp.syncItems[:0]
-	mp.membersSeen = false
+// syncCollector gathers one resync's list replies (QueueStatus, CoreShowChannels). Each
+// resync has its own, so replies of two sessions can never mix.
+type syncCollector struct {
+	members map[string]*member
+	entries map[string]queueEntry
+	items   []*channel
+}
+
+func newSyncCollector() *syncCollector {
+	return &syncCollector{members: make(map[string]*member), entries: make(map[string]queueEntry)}
 }
 
 // queueStatusItem takes one item of a QueueStatus reply.
-func (mp *mapper) queueStatusItem(m *Message) {
+func (mp *mapper) queueStatusItem(sc *syncCollector, m *Message) {
 	switch string(m.Event()) {
 	case "QueueMember":
-		if mp.syncMembers == nil {
-			mp.syncMembers = make(map[string]*member)
-		}
 		iface := string(m.Get("Location"))
 		if iface == "" {
 			iface = string(m.Get("Interface"))
@@ -32,10 +32,10 @@ func (mp *mapper) queueStatusItem(m *Message) {
 		if iface == "" {
 			return
 		}
-		mb := mp.syncMembers[iface]
+		mb := sc.members[iface]
 		if mb == nil {
 			mb = &member{iface: iface}
-			mp.syncMembers[iface] = mb
+			sc.members[iface] = mb
 		}
 		name := m.Get("Name")
 		if len(name) == 0 {
@@ -56,18 +56,14 @@ func (mp *mapper) queueStatusItem(m *Message) {
 			return
 		}
 		wait, _ := strconv.Atoi(string(m.Get("Wait")))
-		mp.syncEntries[uid] = queueEntry{queue: string(m.Get("Queue")), wait: time.Duration(wait) * time.Second}
+		sc.entries[uid] = queueEntry{queue: string(m.Get("Queue")), wait: time.Duration(wait) * time.Second}
 	}
 }
 
 // queueStatusComplete installs the members of a complete QueueStatus reply.
-func (mp *mapper) queueStatusComplete() {
-	if mp.syncMembers == nil {
-		mp.syncMembers = make(map[string]*member)
-	}
-	mp.members = mp.syncMembers
+func (mp *mapper) queueStatusComplete(sc *syncCollector) {
+	mp.members = sc.members
 	mp.extDirty = true
-	mp.syncMembers = nil
 	mp.membersSeen = true
 }
 
@@ -90,7 +86,7 @@ func parseDuration(b []byte) time.Duration {
 }
 
 // channelItem takes one CoreShowChannel item.
-func (mp *mapper) channelItem(m *Message) {
+func (mp *mapper) channelItem(sc *syncCollector, m *Message) {
 	uid := string(m.Get("Uniqueid"))
 	linked := string(m.Get("Linkedid"))
 	name := string(m.Get("Channel"))
@@ -123,7 +119,7 @@ func (mp *mapper) channelItem(m *Message) {
 	if ch.created.IsZero() {
 		ch.created = mp.cfg.now().Add(-age)
 	}
-	mp.syncItems = append(mp.syncItems, ch)
+	sc.items = append(sc.items, ch)
 }
 
 // uidLess orders Uniqueids ("1795669117.52") by creation.
@@ -144,10 +140,10 @@ func uidLess(a, b string) bool {
 
 // channelsComplete replaces the mapper's channels and calls with the PBX's list and
 // emits the EventSync that makes the board equal to it.
-func (mp *mapper) channelsComplete() {
+func (mp *mapper) channelsComplete(sc *syncCollector) {
 	now := mp.cfg.now()
-	items := mp.syncItems
-	mp.syncItems = nil
+	items := sc.items
+	sc.items = nil
 	sort.SliceStable(items, func(i, j int) bool { return uidLess(items[i].uid, items[j].uid) })
 
 	oldCalls := mp.calls
@@ -244,7 +240,7 @@ func (mp *mapper) channelsComplete() {
 			c.queue = q
 		}
 		if cust != nil {
-			if e, ok := mp.syncEntries[cust.uid]; ok {
+			if e, ok := sc.entries[cust.uid]; ok {
 				if e.queue != "" {
 					c.queue = e.queue
 				}
@@ -305,6 +301,5 @@ func (mp *mapper) channelsComplete() {
 		c.lastAgent = row.LastAgent
 		calls = append(calls, row)
 	}
-	mp.syncEntries = nil
 	mp.emit(monitor.Event{Kind: monitor.EventSync, At: now, Calls: calls})
 }

@@ -78,8 +78,17 @@ type Script struct {
 	// with CloseAfter), or the error that stopped the replay.
 	Done chan error
 
-	mu       sync.Mutex
-	received []Msg
+	mu               sync.Mutex
+	received         []Msg
+	connected, ended time.Time
+}
+
+// Span returns when the script's connection was accepted and when it ended (zero while
+// it has not).
+func (sc *Script) Span() (connected, ended time.Time) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.connected, sc.ended
 }
 
 // NewScript returns an empty script that answers Ping and Logoff with the canned replies.
@@ -332,7 +341,15 @@ type playConn struct {
 }
 
 func (s *Server) play(c net.Conn, sc *Script) error {
-	defer c.Close()
+	sc.mu.Lock()
+	sc.connected = time.Now()
+	sc.mu.Unlock()
+	defer func() {
+		c.Close()
+		sc.mu.Lock()
+		sc.ended = time.Now()
+		sc.mu.Unlock()
+	}()
 	pc := &playConn{s: s, sc: sc, c: c, ids: map[string]string{}, actions: make(chan Msg, 64), readErr: make(chan error, 1)}
 	go pc.readActions()
 	for i, st := range sc.Steps {
