@@ -71,6 +71,9 @@ func TestClockSkewResync(t *testing.T) {
 			b := resyncB
 			b.checkTIS, b.inStatus = true, abandonRead.Sub(list.Add(-time.Second)) // QueueEntry Wait: 1
 			sc.checks[1].rows["1795669115.50"] = b
+			a := resyncA // talking since the estimated answer
+			a.checkTIS, a.inStatus = true, abandonRead.Sub(resyncAnswerEst)
+			sc.checks[1].rows["1795669110.47"] = a
 			playScenario(t, sc)
 		})
 	}

@@ -67,6 +67,10 @@ type call struct {
 	ringing   []*channel // agent legs ringing for the call
 	stealLeg  *channel   // the supervisor's leg a steal is ringing
 	monitored bool       // a monitoring session was reported to the sink
+	// answeredAt is the answer time reported to the sink (local clock) and answerLeg
+	// the Uniqueid of the leg that answered: a resync keeps the time while that leg talks
+	answeredAt time.Time
+	answerLeg  string
 
 	// details last reported to the sink
 	customer, hotline, campaign string

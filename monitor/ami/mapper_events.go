@@ -177,6 +177,9 @@ func (mp *mapper) dialEnd(m *Message, at time.Time) {
 		switch {
 		case dst == c.stealLeg:
 			c.stolen, c.answered = true, true
+			if c.answeredAt.IsZero() {
+				c.answeredAt = at
+			}
 			c.talking = dst
 			c.lastAgent = mp.supervisorName(dst)
 			c.monitored = false
@@ -185,9 +188,11 @@ func (mp *mapper) dialEnd(m *Message, at time.Time) {
 			// AgentConnect follows with the queue's view of the answer
 		case c.dir == monitor.Outbound && dst == c.custLeg:
 			c.answered = true
+			c.answeredAt, c.answerLeg = at, dst.uid
 			mp.emit(monitor.Event{Kind: monitor.EventAnswered, CallID: c.id, At: at, Agent: c.lastAgent})
 		case c.dir != monitor.Outbound && src == c.origin && dst.role == roleAgent:
 			c.answered = true
+			c.answeredAt, c.answerLeg = at, dst.uid
 			c.talking = dst
 			c.ringing = c.ringing[:0]
 			c.lastAgent = mp.agentName(dst)
@@ -299,6 +304,10 @@ func (mp *mapper) agentConnect(m *Message, at time.Time) {
 		dst.memberName = agent
 	}
 	c.answered = true
+	c.answeredAt, c.answerLeg = at, ""
+	if dst != nil {
+		c.answerLeg = dst.uid
+	}
 	c.ringing = c.ringing[:0]
 	c.lastAgent = agent
 	mp.emit(monitor.Event{Kind: monitor.EventAnswered, CallID: c.id, At: at, Agent: agent})

@@ -23,8 +23,15 @@ func resyncListTime(t testing.TB) time.Time {
 	return ts(fmt.Sprintf("%.6f", rec.TimeAt(start)))
 }
 
+// resyncAnswerEst is the answer time of call A the resync estimates: the list time
+// (1795669118.920708) minus the age of A's agent leg (Duration 00:00:06). The real
+// answer (AgentConnect) was at 1795669114.094478, 1.17 s later: the agent's phone rang
+// 1.5 s before it answered, and Duration has whole seconds.
+var resyncAnswerEst = time.Unix(1795669112, 920708000)
+
 var (
-	resyncA = row{customer: "0912345678", hotline: "19006000", queue: "support", status: monitor.StatusAnswered, agent: "Agent 1001", dir: monitor.Inbound}
+	resyncA = row{customer: "0912345678", hotline: "19006000", queue: "support", status: monitor.StatusAnswered, agent: "Agent 1001", dir: monitor.Inbound,
+		answerEst: resyncAnswerEst}
 	resyncB = row{customer: "0977000111", hotline: "19006001", queue: "sales", status: monitor.StatusCalling, agent: "Agent 1002", dir: monitor.Inbound}
 )
 
@@ -346,4 +353,70 @@ func TestActWithoutRun(t *testing.T) {
 		}
 		srv.Close()
 	}
+}
+
+// TestResyncEstimatesAnswerTime checks the resync's answer time against the recording:
+// the estimate (list time minus the agent leg's age) is before the real AgentConnect by
+// no more than the agent's ring time and the Duration's rounding.
+func TestResyncEstimatesAnswerTime(t *testing.T) {
+	rec := loadRecording(t, "resync")
+	_, connect := recordedAt(t, rec, on("AgentConnect", "MemberName", "Agent 1001"))
+	rang, _ := recordedAt(t, rec, on("AgentCalled", "MemberName", "Agent 1001"))
+	early := connect.Sub(resyncAnswerEst)
+	if early < 0 || early > connect.Sub(rang)+time.Second {
+		t.Errorf("estimate %v before the real answer; the ring time was %v", early, connect.Sub(rang))
+	}
+}
+
+// TestResyncKeepsKnownAnswerTime: the mapper saw call A answered (the resync recording's
+// events before its lists), then the lists arrive (a resync on the same connection): the
+// answer time stays AgentConnect's, not the estimate.
+func TestResyncKeepsKnownAnswerTime(t *testing.T) {
+	now := time.Unix(1795669118, 920708000)
+	clock := func() time.Time { return now }
+	board := monitor.NewBoard(monitor.Options{Logger: quietLogger, Now: clock})
+	mp := newMapper(mapperConfig{vars: [nVars]string{"HOTLINE", "CAMPAIGN", "DIRECTION"},
+		supervisorDevice: "PJSIP/2001", supervisorName: "Supervisor", now: clock, log: quietLogger}, board.Apply)
+	c := loadCanned(t)
+	qs := newSyncCollector()
+	for _, raw := range c.QueueStatus {
+		m := parseOne(raw)
+		if m.Value("Event") == "QueueMember" {
+			mp.queueStatusItem(qs, m)
+		}
+	}
+	mp.queueStatusComplete(qs)
+	sc := newSyncCollector()
+	list := now
+	for _, raw := range splitMessages(fixture(t, "resync.ami")) {
+		m := parseOne(raw)
+		// read as it was stamped (the events), or at the list time (the replies)
+		if stamp := ts(m.Value("Timestamp")); !stamp.IsZero() {
+			now = stamp.Add(100 * time.Microsecond)
+		} else if m.Value("ActionID") != "" {
+			now = list
+		}
+		switch {
+		case m.Value("ActionID") == "resync-02" && m.Value("Event") == "CoreShowChannel":
+			mp.channelItem(sc, m)
+		case m.Value("ActionID") == "resync-02" && m.Value("Event") == "CoreShowChannelsComplete":
+			mp.channelsComplete(sc)
+		case m.Value("ActionID") == "resync-03" && m.Value("Event") == "QueueEntry":
+			mp.queueStatusItem(sc, m)
+		case m.IsEvent() && m.Value("ActionID") == "":
+			if m.Value("Event") == "QueueCallerAbandon" {
+				// stop before the calls end
+				a, _ := board.Get("1795669110.47")
+				if want := ts("1795669114.094478"); a.AnswerTime.Sub(want) > answerTolerance || a.AnswerTime.Before(want) {
+					t.Errorf("A's answer time after the resync %s, want AgentConnect's %s", fmtTime(a.AnswerTime), fmtTime(want))
+				}
+				if board.Len() != 2 {
+					t.Errorf("%d calls after the resync", board.Len())
+				}
+				return
+			}
+			mp.handle(m)
+		}
+	}
+	t.Fatal("the recording has no QueueCallerAbandon")
 }

@@ -163,6 +163,7 @@ func (mp *mapper) channelsComplete(sc *syncCollector) {
 			if old := oldCalls[ch.linked]; old != nil {
 				c.queue, c.answered, c.abandoned, c.stolen = old.queue, old.answered, old.abandoned, old.stolen
 				c.lastAgent = old.lastAgent
+				c.answeredAt, c.answerLeg = old.answeredAt, old.answerLeg
 			}
 			mp.calls[c.id] = c
 			order = append(order, c)
@@ -288,7 +289,23 @@ func (mp *mapper) channelsComplete(sc *syncCollector) {
 			row.LastAgent = c.lastAgent
 		}
 		if row.Status == monitor.StatusAnswered {
-			row.QueueJoinTime, row.StatusSince = time.Time{}, time.Time{}
+			// No list reply has the answer time. Keep the one the events gave while the
+			// same leg still talks; else estimate it from the age of the leg that
+			// answered (the agent's, outbound the customer's): that leg was created when
+			// it started ringing, so the estimate is early by its ring time at most, and
+			// late by under a second (Duration has whole seconds).
+			leg := c.talking
+			if dir == monitor.Outbound {
+				leg = cust
+			}
+			switch {
+			case !c.answeredAt.IsZero() && (c.stolen || (leg != nil && c.answerLeg == leg.uid)):
+				row.AnswerTime = c.answeredAt
+			case leg != nil:
+				row.AnswerTime = leg.created
+				c.answeredAt, c.answerLeg = leg.created, leg.uid
+			}
+			row.QueueJoinTime, row.StatusSince = time.Time{}, row.AnswerTime
 			c.answered = true
 		}
 		if s := monitoredNow[c.id]; s != nil {
