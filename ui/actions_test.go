@@ -100,8 +100,9 @@ func TestActionsEnableForTheSelectedCall(t *testing.T) {
 		want := all(true)
 		want[monitor.ActListen], want[monitor.ActWhisper], want[monitor.ActBarge] = false, false, false
 		eq(t, tu.enabled(), want)
-		if row := tu.renderedRows()[tu.rowOf(callID(2))]; !strings.Contains(row[6], "Listen") {
-			t.Errorf("the agent column does not show the monitoring: %q", row[6])
+		cell := tu.cellIn(t, tu.rowOf(callID(2)), monitor.ColLastAgent)
+		if !cell.mark.Visible() || cell.icon.Resource != actionIcon(monitor.ActListen) || cell.markTip != "Listen · Mai" {
+			t.Errorf("the agent column does not show the monitoring: marker %v %q", cell.mark.Visible(), cell.markTip)
 		}
 	})
 	t.Run("stolen", func(t *testing.T) {
@@ -221,7 +222,7 @@ func TestShortcutsRunTheActions(t *testing.T) {
 	tu.tap(tu.dialog.cancel)
 	sh.TypedShortcut(actionShortcuts[monitor.ActWhisper])
 	if a := tu.action(t); a.Kind != monitor.ActWhisper || a.CallID != c.ID {
-		t.Fatalf("Ctrl+W sent %+v", a)
+		t.Fatalf("Ctrl+I sent %+v", a)
 	}
 }
 
@@ -283,7 +284,8 @@ func TestPBXErrorsAreClearSentences(t *testing.T) {
 	}{
 		{monitor.ErrCallGone, "That call has already ended."},
 		{monitor.ErrNotPermitted, "Your PBX account is not allowed to do that."},
-		{monitor.ErrUnreachable, "The PBX cannot be reached. Check the address and the network."},
+		// a monitoring action: the PBX is connected but could not ring the softphone
+		{monitor.ErrUnreachable, "The PBX could not ring your phone. Check that your softphone is registered and the PBX is reachable."},
 		{fmt.Errorf("read tcp 127.0.0.1:5038: connection reset"), "Something went wrong. The details are in Earshot's log."},
 	} {
 		tu.drv.mu.Lock()
@@ -293,6 +295,7 @@ func TestPBXErrorsAreClearSentences(t *testing.T) {
 		tu.requestAction(monitor.ActBarge)
 		tu.action(t)
 		tu.bg.Wait()
+		closeDialogs(tu)
 		if tu.message.Text != tc.want {
 			t.Errorf("error %v shows %q, want %q", tc.err, tu.message.Text, tc.want)
 		}
@@ -321,5 +324,72 @@ func waitFor(t *testing.T, ok func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A monitoring action waits as long as the PBX rings the supervisor (the demo PBX and
+// Asterisk ring for up to 30 s), the supervisor is told at once that the phone will
+// ring, and "no answer" and "declined" are clear sentences.
+func TestMonitoringActionsWaitForTheAnswer(t *testing.T) {
+	ph := newFakePhone()
+	ph.reg = Registration{State: RegRegistered, Account: "2001@127.0.0.1"}
+	tu := newTestUI(t, 10, func(o *Options) { o.Phone = ph; o.Config.AutoAnswerMonitoring = false })
+	tu.drv.hold = make(chan error)
+	c := tu.selectCall(t, 2)
+	label := fmt.Sprintf("Listening: agent %s with %s", c.LastAgent, fmtPhone(c.Customer))
+
+	tu.requestAction(monitor.ActListen)
+	tu.drv.waitAction(t)
+	if tu.message.Text != "Your phone will ring. "+label {
+		t.Fatalf("message while the PBX rings the phone: %q", tu.message.Text)
+	}
+	if left := tu.drv.left[0]; left < 30*time.Second {
+		t.Fatalf("a monitoring action may wait only %v for the answer", left)
+	}
+	// the phone rings and nobody answers: the PBX gives up (the demo PBX says
+	// "unreachable", wrapping its no-answer)
+	ring := PhoneCall{ID: "c1", Incoming: true, State: CallRinging, Monitoring: true, Label: label, Created: time.Now()}
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: ring})
+	ring.State, ring.End = CallEnded, EndCallerCancelled
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: ring})
+	tu.drv.hold <- fmt.Errorf("demo PBX: the supervisor's phone did not answer: %w", monitor.ErrUnreachable)
+	tu.bg.Wait()
+	if want := "Your phone rang but was not answered in time, so the monitoring did not start."; tu.message.Text != want {
+		t.Fatalf("no answer shows %q", tu.message.Text)
+	}
+	if e := waitAudit(t, tu.audit, 1)[0]; e.Result != "failed" || !strings.HasPrefix(e.Error, "monitor.err.no_answer") {
+		t.Fatalf("audit entry %+v", e)
+	}
+	closeDialogs(tu)
+
+	// declined on the ring panel
+	tu.requestAction(monitor.ActWhisper)
+	tu.drv.waitAction(t)
+	wl := fmt.Sprintf("Whispering to agent %s (customer %s)", c.LastAgent, fmtPhone(c.Customer))
+	ring = PhoneCall{ID: "c2", Incoming: true, State: CallRinging, Monitoring: true, Label: wl, Created: time.Now()}
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: ring})
+	tu.panel.doDecline()
+	ph.waitDone(t, "decline c2")
+	tu.drv.hold <- fmt.Errorf("demo PBX: the supervisor declined the call (603 Decline): %w", monitor.ErrRejected)
+	tu.bg.Wait()
+	if want := "You declined the monitoring call, so nothing was started."; tu.message.Text != want {
+		t.Fatalf("declined shows %q", tu.message.Text)
+	}
+	closeDialogs(tu)
+
+	// hang-up keeps the short limit
+	tu.drv.hold = nil
+	tu.requestAction(monitor.ActHangup)
+	tu.tap(tu.dialog.confirm)
+	tu.action(t)
+	if left := tu.drv.left[len(tu.drv.left)-1]; left > actionTimeout {
+		t.Fatalf("hang-up waits %v", left)
+	}
+}
+
+// closeDialogs closes the dialogs a test left open (an error message).
+func closeDialogs(tu *testUI) {
+	for tu.win.Canvas().Overlays().Top() != nil {
+		tu.win.Canvas().Overlays().Top().Hide()
 	}
 }

@@ -1,8 +1,11 @@
 package ui
 
 import (
+	"strings"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -16,9 +19,18 @@ type activityView struct {
 }
 
 var activityColumns = []string{"activity.time", "activity.supervisor", "activity.action", "activity.call_id",
-	"activity.agent", "activity.customer", "activity.result"}
+	"activity.agent", "activity.target", "activity.customer", "activity.result"}
 
-var activityWidths = []float32{160, 120, 130, 150, 110, 130, 320}
+// activityWidths are the columns' least widths; a column is wider when its header
+// needs it (in the interface language).
+var activityWidths = []float32{160, 130, 150, 150, 220, 200, 130, 360}
+
+// activityWidth is the width of an Activity column: enough for its header in full.
+func activityWidth(col int) float32 {
+	h := fyne.MeasureText(tr(activityColumns[col]), theme.TextSize(), fyne.TextStyle{Bold: true}).Width +
+		4*theme.Padding()
+	return max(activityWidths[col], h)
+}
 
 func newActivityView(l *AuditLog) *activityView {
 	v := &activityView{log: l, path: widget.NewLabel("")}
@@ -45,8 +57,8 @@ func newActivityView(l *AuditLog) *activityView {
 			o.(*widget.Label).SetText(tr(activityColumns[id.Col]))
 		}
 	}
-	for i, w := range activityWidths {
-		v.table.SetColumnWidth(i, w)
+	for i := range activityColumns {
+		v.table.SetColumnWidth(i, activityWidth(i))
 	}
 	if l != nil {
 		v.path.SetText(trf("activity.file", "Path", l.Path()))
@@ -72,26 +84,39 @@ func (v *activityView) cell(e *AuditEntry, col int) string {
 	case 0:
 		return e.Time.Local().Format("2006-01-02 15:04:05")
 	case 1:
-		return e.Supervisor
+		return supervisorName(e.Supervisor)
 	case 2:
 		return auditActionText(e.Action)
 	case 3:
 		return e.CallID
 	case 4:
-		if e.Target != "" {
-			return e.Agent + " → " + e.Target
-		}
 		return e.Agent
 	case 5:
-		return fmtPhone(e.Customer)
+		return e.Target
 	case 6:
+		return fmtPhone(e.Customer)
+	case 7:
 		s := tr("result." + e.Result)
 		if e.Error != "" {
-			s += ": " + e.Error
+			s += ": " + auditErrorText(e.Error)
 		}
 		return s
 	}
 	return ""
+}
+
+// auditErrorText is an audit entry's error as a sentence in the interface language:
+// the entry holds the sentence's key and the English sentence ("error.call_gone: That
+// call has already ended.").
+func auditErrorText(s string) string {
+	key, _, _ := strings.Cut(s, ":")
+	if strings.Contains(key, " ") || !strings.Contains(key, ".") {
+		return s // an entry of another kind: as it was written
+	}
+	if t := tr(key); t != key {
+		return t
+	}
+	return s
 }
 
 func auditActionText(a string) string {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/earshot-app/earshot/monitor"
 )
 
 func TestAuditLogAppendsJSONLines(t *testing.T) {
@@ -84,7 +86,7 @@ func TestAuditLogSurvivesDamageAndReopens(t *testing.T) {
 func TestActivityViewShowsActions(t *testing.T) {
 	tu := newTestUI(t, 10)
 	tu.selectCall(t, 2)
-	tu.requestAction(3) // barge
+	tu.requestAction(monitor.ActBarge)
 	tu.action(t)
 	if len(tu.activity.entries) != 1 {
 		t.Fatalf("activity view shows %d entries", len(tu.activity.entries))
@@ -93,10 +95,10 @@ func TestActivityViewShowsActions(t *testing.T) {
 	if got := tu.activity.cell(e, 2); got != "Barge in" {
 		t.Errorf("action column %q", got)
 	}
-	if got := tu.activity.cell(e, 6); got != "Done" {
+	if got := tu.activity.cell(e, 7); got != "Done" {
 		t.Errorf("result column %q", got)
 	}
-	if got := tu.activity.cell(e, 5); got != fmtPhone(e.Customer) {
+	if got := tu.activity.cell(e, 6); got != fmtPhone(e.Customer) {
 		t.Errorf("customer column %q", got)
 	}
 }

@@ -31,7 +31,7 @@ func benchTick(b *testing.B, n int, setup func(*testUI)) {
 		tu.clk.Add(time.Second)
 		s := tu.board.Snapshot(tu.currentQuery())
 		st := tu.board.Stats()
-		tu.apply(s, st)
+		tu.apply(s, st, tu.longWaiting(st))
 	}
 	b.StopTimer()
 	perTick := float64(b.Elapsed().Nanoseconds()) / float64(b.N)

@@ -58,13 +58,25 @@ type callPanel struct {
 	calls    map[string]PhoneCall
 	ringID   string
 	activeID string
-	mode     monitor.MonitorMode
-	// monitored is the call on the board that the monitoring call watches.
-	monitored monitor.Call
+	// sessions are the monitoring requests of the softphone's monitoring calls, by
+	// softphone call ID.
+	sessions map[string]*monitorRequest
+	// requested is the mode last asked for in the monitoring session (the action, a
+	// mode button, a dial pad key): shown while the board does not say.
+	requested monitor.MonitorMode
+	// shown is what the call card shows of the session, to redraw only on a change.
+	shown sessionView
+}
+
+// sessionView is what the call card shows of a monitoring session.
+type sessionView struct {
+	mode   monitor.MonitorMode
+	stolen bool
 }
 
 func newCallPanel(u *UI) *callPanel {
-	p := &callPanel{u: u, calls: make(map[string]PhoneCall), modeBtns: make(map[monitor.MonitorMode]*widget.Button)}
+	p := &callPanel{u: u, calls: make(map[string]PhoneCall), sessions: make(map[string]*monitorRequest),
+		modeBtns: make(map[monitor.MonitorMode]*widget.Button)}
 	p.regDot = canvas.NewCircle(theme.Color(theme.ColorNameDisabled))
 	p.regText = widget.NewLabel(tr("phone.none"))
 	p.regText.Wrapping = fyne.TextWrapWord
@@ -187,7 +199,7 @@ func (p *callPanel) setRegistration(r Registration) {
 		p.regText.SetText(trf("phone.registering", "Account", r.Account))
 	case RegFailed:
 		p.regDot.FillColor = theme.Color(theme.ColorNameError)
-		p.regText.SetText(trf("phone.failed", "Account", r.Account, "Reason", r.Reason))
+		p.regText.SetText(trf("phone.failed", "Account", r.Account, "Reason", regFailureText(r.Failure)))
 	default:
 		p.regDot.FillColor = theme.Color(theme.ColorNameDisabled)
 		p.regText.SetText(tr("phone.none"))
@@ -195,11 +207,29 @@ func (p *callPanel) setRegistration(r Registration) {
 	p.regDot.Refresh()
 }
 
-// onCall takes a call event: a new ringing call raises the ring panel.
+// onCall takes a call event: a new ringing call raises the ring panel. The first
+// monitoring call after a monitoring action is that action's call.
 func (p *callPanel) onCall(c PhoneCall) {
 	_, seen := p.calls[c.ID]
+	if req := p.u.monReq; c.Monitoring && p.sessions[c.ID] == nil && req != nil && req.phoneCallID == "" &&
+		(c.Label == "" || c.Label == req.label) {
+		req.phoneCallID = c.ID
+		p.sessions[c.ID] = req
+		p.requested = modeOf(req.kind)
+	}
+	if req := p.sessions[c.ID]; req != nil {
+		switch {
+		case c.State == CallRinging:
+			req.rang = true
+		case c.Live():
+			req.answered = true
+		case c.State == CallEnded && c.End == EndDeclined:
+			req.declined = true
+		}
+	}
 	if c.State == CallEnded {
 		delete(p.calls, c.ID)
+		delete(p.sessions, c.ID)
 		if seen {
 			p.u.callEnded(c)
 		}
@@ -209,13 +239,55 @@ func (p *callPanel) onCall(c PhoneCall) {
 	if !seen && c.Incoming && c.State == CallRinging {
 		p.u.incomingCall(c)
 	}
-	if c.Monitoring && c.Live() && p.mode == monitor.MonitorNone {
-		p.mode = p.u.expectMode
-		if p.mode == monitor.MonitorNone {
-			p.mode = monitor.MonitorListen
+	p.render()
+}
+
+// session describes the monitoring session of a softphone call from the board: the
+// mode the PBX reports for the watched call (the mode last asked for while it does not
+// say), whether the call was taken over, and the label to show.
+func (p *callPanel) session(c PhoneCall) (v sessionView, label string) {
+	req := p.sessions[c.ID]
+	v.mode = p.requested
+	if v.mode == monitor.MonitorNone {
+		v.mode = monitor.MonitorListen
+	}
+	if req == nil {
+		return v, callLabel(c)
+	}
+	bc, onBoard := p.u.o.Board.Get(req.call.ID)
+	if req.kind == monitor.ActSteal {
+		v.mode, v.stolen = monitor.MonitorNone, true
+		return v, trf("label.stolen", "Customer", fmtPhone(req.call.Customer), "Agent", orDash(req.call.LastAgent))
+	}
+	if onBoard {
+		switch bc.Monitor {
+		case monitor.MonitorListen, monitor.MonitorWhisper, monitor.MonitorBarge:
+			v.mode = bc.Monitor
 		}
 	}
-	p.render()
+	return v, monitorLabel(kindOf(v.mode), req.call)
+}
+
+// currentMode is the mode of the live monitoring session (MonitorNone without one).
+func (p *callPanel) currentMode() monitor.MonitorMode {
+	c, ok := p.liveCall()
+	if !ok || !c.Monitoring {
+		return monitor.MonitorNone
+	}
+	v, _ := p.session(c)
+	return v.mode
+}
+
+// syncBoard redraws the call card when the board changed what it shows of the
+// monitoring session (the mode switched by a dial pad key, a steal completed).
+func (p *callPanel) syncBoard() {
+	c, ok := p.liveCall()
+	if !ok || !c.Monitoring {
+		return
+	}
+	if v, _ := p.session(c); v != p.shown {
+		p.render()
+	}
 }
 
 // liveCall returns the call shown in the active card.
@@ -262,7 +334,8 @@ func (p *callPanel) renderCards() {
 	}
 	if p.activeID == "" {
 		p.active.Hide()
-		p.mode = monitor.MonitorNone
+		p.requested = monitor.MonitorNone
+		p.shown = sessionView{}
 		p.u.levelsOn.Store(false)
 		p.mic.SetValue(0)
 		p.speaker.SetValue(0)
@@ -274,13 +347,21 @@ func (p *callPanel) renderCards() {
 	case CallHeld:
 		p.activeTitle.SetText(tr("phone.on_hold"))
 	default:
-		if actC.Monitoring {
+		switch {
+		case p.sessions[actC.ID] != nil && p.sessions[actC.ID].kind == monitor.ActSteal:
+			p.activeTitle.SetText(tr("phone.taken_over"))
+		case actC.Monitoring:
 			p.activeTitle.SetText(tr("phone.monitoring"))
-		} else {
+		default:
 			p.activeTitle.SetText(tr("phone.in_call"))
 		}
 	}
-	p.activeLabel.SetText(callLabel(actC))
+	view, label := sessionView{}, callLabel(actC)
+	if actC.Monitoring {
+		view, label = p.session(actC)
+	}
+	p.shown = view
+	p.activeLabel.SetText(label)
 	if actC.Muted {
 		p.mute.SetText(tr("phone.unmute"))
 		p.mute.Importance = widget.WarningImportance
@@ -304,9 +385,9 @@ func (p *callPanel) renderCards() {
 			b.Disable()
 		}
 	}
-	if actC.Monitoring && live {
+	if actC.Monitoring && live && !view.stolen {
 		for m, b := range p.modeBtns {
-			if m == p.mode {
+			if m == view.mode {
 				b.Importance = widget.HighImportance
 			} else {
 				b.Importance = widget.MediumImportance
@@ -370,7 +451,7 @@ func (p *callPanel) phoneDo(what string, f func(ctx context.Context) error) {
 		cancel()
 		if err != nil {
 			p.u.log.Warn("softphone", "what", what, "err", err)
-			fyne.Do(func() { p.u.setMessage(trf("phone.error", "Detail", err.Error())) })
+			fyne.Do(func() { p.u.setMessage(trf("phone.error", "Detail", phoneErrorText(err))) })
 		}
 	})
 }
@@ -387,6 +468,9 @@ func (p *callPanel) doDecline() {
 	id := p.ringID
 	if id == "" {
 		return
+	}
+	if req := p.sessions[id]; req != nil {
+		req.declined = true
 	}
 	p.phoneDo("decline", func(context.Context) error { return p.u.o.Phone.Decline(id) })
 }
@@ -418,36 +502,57 @@ func (p *callPanel) toggleHold() {
 // switchMode changes a monitoring session between listen, whisper and barge by DTMF.
 func (p *callPanel) switchMode(m monitor.MonitorMode) {
 	c, ok := p.liveCall()
-	if !ok || !c.Monitoring || m == p.mode {
+	if !ok || !c.Monitoring || m == p.currentMode() {
 		return
 	}
+	p.sendMode(c, m)
+}
+
+// sendMode sends the DTMF digit of a mode on a monitoring call and writes the switch
+// to the audit log.
+func (p *callPanel) sendMode(c PhoneCall, m monitor.MonitorMode) {
 	digit := modeDigits[m]
 	ph := p.u.o.Phone
-	mc := p.monitored
+	var mc monitor.Call
+	if req := p.sessions[c.ID]; req != nil {
+		mc = req.call
+	}
+	sup := p.u.supervisor()
 	p.u.spawn(func() {
 		err := ph.SendDTMF(c.ID, digit)
 		res := "ok"
 		if err != nil {
 			res = "failed"
+			p.u.log.Warn("softphone", "what", "mode switch", "err", err)
 		}
-		p.u.audit(AuditEntry{Action: "mode_" + strings.ToLower(m.String()), CallID: mc.ID,
+		p.u.audit(AuditEntry{Supervisor: sup, Action: "mode_" + strings.ToLower(m.String()), CallID: mc.ID,
 			Agent: mc.LastAgent, Customer: mc.Customer, Result: res})
 		fyne.Do(func() {
 			if err != nil {
-				p.u.setMessage(trf("phone.error", "Detail", err.Error()))
+				p.u.setMessage(trf("phone.error", "Detail", phoneErrorText(err)))
 				return
 			}
-			p.mode = m
+			p.requested = m
 			p.u.setMessage(trf("msg.mode", "Mode", monitorModeText(m)))
 			p.render()
 		})
 	})
 }
 
-// digit handles a dial pad key: DTMF during a call, otherwise part of the number.
+// digit handles a dial pad key: DTMF during a call, otherwise part of the number. In
+// a monitoring session 4, 5 and 6 switch the mode, as the mode buttons do (the board
+// then shows it).
 func (p *callPanel) digit(d string) {
 	if c, ok := p.liveCall(); ok && c.Live() && p.u.o.Phone != nil {
 		p.sent.SetText(p.sent.Text + d)
+		if req := p.sessions[c.ID]; c.Monitoring && (req == nil || req.kind != monitor.ActSteal) {
+			for m, md := range modeDigits {
+				if md == d {
+					p.sendMode(c, m)
+					return
+				}
+			}
+		}
 		p.phoneDo("dtmf", func(context.Context) error { return p.u.o.Phone.SendDTMF(c.ID, d) })
 		return
 	}
@@ -465,7 +570,7 @@ func (p *callPanel) doDial() {
 	p.u.spawn(func() {
 		if _, err := ph.Dial(p.u.ctx, target); err != nil {
 			p.u.log.Info("softphone dial", "target", target, "err", err)
-			fyne.Do(func() { p.u.setMessage(trf("phone.error", "Detail", err.Error())) })
+			fyne.Do(func() { p.u.setMessage(trf("phone.error", "Detail", phoneErrorText(err))) })
 		}
 	})
 }

@@ -118,8 +118,38 @@ func (f *filterBar) query() monitor.Query {
 	if a := strings.TrimSpace(f.agent.Text); a != "" {
 		q.Agents = []string{a}
 	}
-	q.Text = strings.TrimSpace(f.search.Text)
+	q.Text = searchText(f.search.Text)
 	return q
+}
+
+// searchText is the search box's text as the board matches it: a phone number typed
+// the way the grid shows it ("0813 553", "0813.553.123", "+84-813") loses its
+// spaces, dots and dashes, since the board holds numbers as bare digits.
+func searchText(s string) string {
+	s = strings.TrimSpace(s)
+	digits := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == ' ' || r == '.' || r == '-' || r == '(' || r == ')' || r == '+':
+		default:
+			return s // not a number: call IDs ("1741942800.102"), names, queues
+		}
+	}
+	if digits == 0 {
+		return s
+	}
+	if before, _, ok := strings.Cut(s, "."); ok && strings.Count(s, ".") == 1 && !strings.ContainsAny(s, " -()+") &&
+		len(before) >= 9 {
+		return s // an Asterisk call ID: seconds since 1970, a dot, a sequence number
+	}
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '.' || r == '-' || r == '(' || r == ')' {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 func (f *filterBar) changed() {

@@ -65,8 +65,15 @@ type callGrid struct {
 	selRow   int
 	longWait time.Duration
 	widths   map[monitor.Column]float32
+	// applying is true while applyWidths sets the table's widths column by column:
+	// the layouts in between mix old and new columns and must not be read back.
+	applying bool
 	me       string // the supervisor's name, to mark calls they monitor
 	cells    []*gridCell
+	// exists reports whether a call is still on the board (a selected call that a
+	// filter hides stays selected until it ends); nil keeps a selection only while
+	// the call is shown.
+	exists func(id string) bool
 
 	// onSelect receives the selected call after every change of selection or
 	// snapshot (nil when nothing is selected).
@@ -120,15 +127,19 @@ func (g *callGrid) setColumns(cols []monitor.Column) {
 }
 
 func (g *callGrid) applyWidths() {
+	g.applying = true
 	for i, c := range g.cols {
 		g.table.SetColumnWidth(i, g.widths[c])
 	}
+	g.applying = false
 }
 
 func (g *callGrid) length() (int, int) { return len(g.snap.Calls), len(g.cols) }
 
 // apply shows a new snapshot: one Refresh of the table, and the selection followed by
-// call ID to its new row.
+// call ID to its new row. A selected call that the filters hide stays selected (by ID,
+// with no row) and is selected again when it comes back into view; the selection ends
+// with the call.
 func (g *callGrid) apply(s monitor.Snapshot) {
 	g.snap = s
 	g.selRow = -1
@@ -139,7 +150,7 @@ func (g *callGrid) apply(s monitor.Snapshot) {
 				break
 			}
 		}
-		if g.selRow < 0 {
+		if g.selRow < 0 && (g.exists == nil || !g.exists(g.selected)) {
 			g.selected = ""
 		}
 	}
@@ -205,14 +216,11 @@ func (g *callGrid) cellText(c *monitor.Call, col monitor.Column) string {
 	case monitor.ColTimeInStatus:
 		return fmtDuration(c.TimeInStatus(g.snap.At))
 	case monitor.ColLastAgent:
-		a := c.LastAgent
-		switch {
-		case c.Stolen:
-			a = trf("grid.stolen_by", "Supervisor", c.Supervisor)
-		case c.Monitor != monitor.MonitorNone:
-			a += " · " + monitorModeText(c.Monitor)
+		// a monitored call's mode is the marker chip before the name (markerOf)
+		if c.Stolen {
+			return trf("grid.stolen_by", "Supervisor", supervisorName(c.Supervisor))
 		}
-		return a
+		return c.LastAgent
 	case monitor.ColAnswerTime:
 		return fmtClock(c.AnswerTime)
 	case monitor.ColStartTime:
@@ -252,10 +260,45 @@ func (g *callGrid) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 	c := &g.snap.Calls[id.Row]
 	col := g.cols[id.Col]
 	var chip color.Color
-	if col == monitor.ColStatus {
+	var mark fyne.Resource
+	switch col {
+	case monitor.ColStatus:
 		chip = statusColor(c, g.snap.At, g.longWait)
+	case monitor.ColLastAgent:
+		mark = markerOf(c)
 	}
 	cell.set(g.cellText(c, col), chip, id.Row == g.selRow)
+	cell.setMark(mark, markerTip(c))
+}
+
+// markerOf is the icon of the marker chip shown before a call's agent: how a
+// supervisor is attached to it (the icons of the actions), or nil.
+func markerOf(c *monitor.Call) fyne.Resource {
+	if c.Stolen {
+		return actionIcon(monitor.ActSteal)
+	}
+	switch c.Monitor {
+	case monitor.MonitorListen:
+		return actionIcon(monitor.ActListen)
+	case monitor.MonitorWhisper:
+		return actionIcon(monitor.ActWhisper)
+	case monitor.MonitorBarge:
+		return actionIcon(monitor.ActBarge)
+	case monitor.MonitorPending:
+		return theme.MoreHorizontalIcon()
+	}
+	return nil
+}
+
+// markerTip says in words what the marker chip shows ("Listen · Mai").
+func markerTip(c *monitor.Call) string {
+	if c.Stolen {
+		return actionText(monitor.ActSteal) + " · " + supervisorName(c.Supervisor)
+	}
+	if c.Monitor == monitor.MonitorNone {
+		return ""
+	}
+	return monitorModeText(c.Monitor) + " · " + supervisorName(c.Supervisor)
 }
 
 func (g *callGrid) createHeader() fyne.CanvasObject {
@@ -276,6 +319,11 @@ func (g *callGrid) updateHeader(id widget.TableCellID, o fyne.CanvasObject) {
 	}
 	col := g.cols[id.Col]
 	h.col = int(col)
+	if !g.applying {
+		// the table has just laid this header out at its column's width: the real
+		// width, however it changed (a border dragged on the header row)
+		g.noteWidth(col, h.Size().Width)
+	}
 	var icon fyne.Resource
 	if col == g.sortCol {
 		if g.desc {
@@ -304,46 +352,25 @@ func (g *callGrid) sortBy(col monitor.Column) {
 	g.table.Refresh()
 }
 
-// columnResized records a width the user dragged a column to.
-func (g *callGrid) columnResized(col monitor.Column, w float32) {
+// noteWidth records the width the table gives a column and saves it in the
+// preferences when it changed: the user dragged the column's border. Fyne's table
+// delivers the drag to its header row, not to the table, so the width is read back
+// from the table's own layout rather than from drag events.
+func (g *callGrid) noteWidth(col monitor.Column, w float32) {
 	if w < 40 || g.widths[col] == w {
 		return
 	}
 	g.widths[col] = w
-}
-
-func (g *callGrid) saveWidths() {
-	if g.prefs == nil {
-		return
-	}
-	for c, w := range g.widths {
-		if w != defaultWidths[c] || g.prefs.Float("grid.width."+c.String()) != 0 {
-			g.prefs.SetFloat("grid.width."+c.String(), float64(w))
-		}
+	if g.prefs != nil {
+		g.prefs.SetFloat("grid.width."+col.String(), float64(w))
 	}
 }
 
-// gridTable is the widget.Table of the grid, extended to remember resized column
-// widths and to move the selection with the arrow keys.
+// gridTable is the widget.Table of the grid, extended to move the selection with the
+// arrow keys.
 type gridTable struct {
 	widget.Table
-	g        *callGrid
-	dragging bool
-}
-
-// Dragged resizes a column (the table's own behaviour) and notes that widths change.
-func (t *gridTable) Dragged(e *fyne.DragEvent) {
-	t.dragging = true
-	t.Table.Dragged(e)
-}
-
-// DragEnd finishes a column resize and persists the widths.
-func (t *gridTable) DragEnd() {
-	t.Table.DragEnd()
-	if t.dragging {
-		t.dragging = false
-		t.g.saveWidths()
-	}
+	g *callGrid
 }
 
 // TypedKey moves the selected row with the arrow keys.
@@ -380,24 +407,16 @@ func (t *gridTable) TypedKey(e *fyne.KeyEvent) {
 	}
 }
 
-// headerButton is a column header: a button that sorts by its column, reporting its
-// width while the user drags a column border.
+// headerButton is a column header: a button that sorts by its column.
 type headerButton struct {
 	widget.Button
 	g   *callGrid
 	col int
 }
 
-// Resize follows the table's column width.
-func (h *headerButton) Resize(s fyne.Size) {
-	h.Button.Resize(s)
-	if h.col >= 0 && h.g.table.dragging {
-		h.g.columnResized(monitor.Column(h.col), s.Width)
-	}
-}
-
 // gridCell is one cell: a label, or a coloured chip for the status column, over a
-// background that marks the selected row.
+// background that marks the selected row. The agent column puts a small marker chip
+// (an icon) before the name of a monitored or stolen call.
 type gridCell struct {
 	widget.BaseWidget
 	g     *callGrid
@@ -406,7 +425,14 @@ type gridCell struct {
 	chip  *canvas.Rectangle
 	text  *canvas.Text
 	label *widget.Label
+	mark  *canvas.Rectangle
+	icon  *canvas.Image
+	// markTip says in words what the marker shows ("" without a marker).
+	markTip string
 }
+
+// markSize is the marker chip's size.
+var markSize = fyne.NewSize(24, 18)
 
 func newGridCell(g *callGrid) *gridCell {
 	c := &gridCell{g: g, row: -1,
@@ -414,8 +440,14 @@ func newGridCell(g *callGrid) *gridCell {
 		chip:  canvas.NewRectangle(color.Transparent),
 		text:  canvas.NewText("", color.White),
 		label: widget.NewLabel("000000000000"),
+		mark:  canvas.NewRectangle(withAlpha(theme.Color(theme.ColorNamePrimary), 0x60)),
+		icon:  canvas.NewImageFromResource(theme.VolumeUpIcon()),
 	}
 	c.label.Truncation = fyne.TextTruncateEllipsis
+	c.mark.CornerRadius = 6
+	c.icon.FillMode = canvas.ImageFillContain
+	c.mark.Hide()
+	c.icon.Hide()
 	c.chip.CornerRadius = 9
 	c.text.TextStyle.Bold = true
 	c.text.TextSize = theme.TextSize() - 1
@@ -451,9 +483,45 @@ func (c *gridCell) set(text string, chip color.Color, selected bool) {
 	}
 }
 
+// setMark shows the marker chip with icon before the text, or hides it (nil).
+func (c *gridCell) setMark(icon fyne.Resource, tip string) {
+	c.markTip = tip
+	if icon == nil {
+		if c.mark.Visible() {
+			c.mark.Hide()
+			c.icon.Hide()
+			c.layout(c.Size())
+		}
+		return
+	}
+	if c.icon.Resource != icon {
+		c.icon.Resource = icon
+		c.icon.Refresh()
+	}
+	if !c.mark.Visible() {
+		c.mark.Show()
+		c.icon.Show()
+		c.layout(c.Size())
+	}
+}
+
 func (c *gridCell) layout(s fyne.Size) {
 	c.bg.Resize(s)
-	c.label.Resize(s)
+	if c.mark.Visible() {
+		pad := theme.Padding()
+		y := (s.Height - markSize.Height) / 2
+		c.mark.Move(fyne.NewPos(pad, y))
+		c.mark.Resize(markSize)
+		is := markSize.Height - 4
+		c.icon.Move(fyne.NewPos(pad+(markSize.Width-is)/2, y+2))
+		c.icon.Resize(fyne.NewSize(is, is))
+		x := markSize.Width + pad/2
+		c.label.Move(fyne.NewPos(x, 0))
+		c.label.Resize(fyne.NewSize(max(0, s.Width-x), s.Height))
+	} else {
+		c.label.Move(fyne.NewPos(0, 0))
+		c.label.Resize(s)
+	}
 	ts := c.text.MinSize()
 	pad := theme.Padding()
 	chipW := ts.Width + 4*pad
@@ -493,7 +561,7 @@ func (c *gridCell) MouseOut() {}
 
 // CreateRenderer implements fyne.Widget.
 func (c *gridCell) CreateRenderer() fyne.WidgetRenderer {
-	return &gridCellRenderer{c: c, objs: []fyne.CanvasObject{c.bg, c.chip, c.text, c.label}}
+	return &gridCellRenderer{c: c, objs: []fyne.CanvasObject{c.bg, c.chip, c.text, c.mark, c.icon, c.label}}
 }
 
 type gridCellRenderer struct {

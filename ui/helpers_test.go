@@ -91,6 +91,11 @@ type recDriver struct {
 	agents  []monitor.Agent
 	name    string
 	actDone chan monitor.Action
+	// hold, when set, makes Act wait for the PBX's answer to come through it (nil
+	// for success), like a monitoring action waiting for the supervisor to answer.
+	hold chan error
+	// left records the time each action had before its context's deadline.
+	left []time.Duration
 }
 
 func newRecDriver() *recDriver {
@@ -109,12 +114,23 @@ func (d *recDriver) Run(ctx context.Context, _ monitor.Sink) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
-func (d *recDriver) Act(_ context.Context, a monitor.Action) error {
+func (d *recDriver) Act(ctx context.Context, a monitor.Action) error {
 	d.mu.Lock()
 	d.acts = append(d.acts, a)
 	err := d.err
+	hold := d.hold
+	if dl, ok := ctx.Deadline(); ok {
+		d.left = append(d.left, time.Until(dl))
+	}
 	d.mu.Unlock()
 	d.actDone <- a
+	if hold != nil {
+		select {
+		case err = <-hold:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if err != nil {
 		return &monitor.ActionError{Action: a, Err: err, Detail: "Response: Error\r\nMessage: No such channel"}
 	}
@@ -262,6 +278,25 @@ func (tu *testUI) cellAt(t *testing.T, row int) *gridCell {
 		}
 	}
 	t.Fatalf("row %d is not rendered", row)
+	return nil
+}
+
+// cellIn returns the rendered cell of a row in a column.
+func (tu *testUI) cellIn(t *testing.T, row int, col monitor.Column) *gridCell {
+	t.Helper()
+	var cells []*gridCell
+	for _, c := range renderedCells(tu.grid) {
+		if c.row == row && c.Visible() {
+			cells = append(cells, c)
+		}
+	}
+	sort.Slice(cells, func(i, j int) bool { return cells[i].Position().X < cells[j].Position().X })
+	for i, c := range tu.grid.cols {
+		if c == col && i < len(cells) {
+			return cells[i]
+		}
+	}
+	t.Fatalf("column %s of row %d is not rendered", col, row)
 	return nil
 }
 

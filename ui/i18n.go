@@ -9,8 +9,22 @@ import (
 	"fyne.io/fyne/v2/lang"
 
 	"github.com/earshot-app/earshot/assets"
+	"github.com/earshot-app/earshot/config"
 	"github.com/earshot-app/earshot/monitor"
 )
+
+// defaultSupervisor is the supervisor's name in the settings of a first run; it is
+// shown in the interface language.
+var defaultSupervisor = config.Default().Supervisor
+
+// supervisorName is how a supervisor's name is shown: the default name (and none)
+// in the interface language, any other as it is.
+func supervisorName(s string) string {
+	if s == "" || s == defaultSupervisor {
+		return tr("supervisor.default")
+	}
+	return s
+}
 
 // Languages lists the interface languages Earshot ships, as config.Config.Language
 // spells them.

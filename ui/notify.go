@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -8,9 +11,17 @@ import (
 	"github.com/earshot-app/earshot/monitor"
 )
 
+// Long-wait notifications are rate-limited: at most one round every longWaitGap, and
+// a round with more than longWaitSingles calls is one summary.
+const (
+	longWaitGap     = 10 * time.Second
+	longWaitSingles = 2
+)
+
 // notifier sends desktop notifications on changes a supervisor must not miss: an
 // incoming monitoring call, the PBX feed lost and restored, a failed registration,
-// and a queue whose longest wait passes the threshold. Each fires once per change.
+// and a customer waiting in a queue longer than the threshold. Each fires once per
+// change (per call for long waits).
 type notifier struct {
 	app      fyne.App
 	longWait time.Duration
@@ -18,14 +29,18 @@ type notifier struct {
 	feedKnown bool
 	feedState monitor.FeedState
 	regState  RegState
-	over      map[string]bool // queues currently over the long-wait threshold
+	// waitSeen are the calls known to wait too long (notified, or pending); waitPending
+	// those not notified yet; lastWait is when the last long-wait round went out.
+	waitSeen    map[string]bool
+	waitPending []monitor.Call
+	lastWait    time.Time
 
 	// sent counts notifications, for tests and logs.
 	sent []*fyne.Notification
 }
 
 func newNotifier(app fyne.App) *notifier {
-	return &notifier{app: app, over: make(map[string]bool)}
+	return &notifier{app: app, waitSeen: make(map[string]bool)}
 }
 
 func (n *notifier) send(title, body string) {
@@ -70,27 +85,56 @@ func (n *notifier) registration(r Registration) {
 	prev := n.regState
 	n.regState = r.State
 	if r.State == RegFailed {
-		n.send(tr("notify.reg_failed.title"), trf("notify.reg_failed.body", "Account", r.Account, "Reason", r.Reason))
+		n.send(tr("notify.reg_failed.title"), trf("notify.reg_failed.body", "Account", r.Account, "Reason", regFailureText(r.Failure)))
 	}
 	if r.State == RegRegistering && prev == RegFailed {
 		n.regState = RegFailed // a retry is not a recovery
 	}
 }
 
-// queues notifies when a queue's longest wait passes the threshold (again after it
-// fell below it).
-func (n *notifier) queues(stats []monitor.QueueStats) {
-	if n.longWait <= 0 {
+// longWaits notifies of each call that has waited in a queue longer than the
+// threshold, once per call: calls lists the calls waiting too long now (any queue,
+// whatever the filters). Calls crossing within longWaitGap of the last round wait for
+// the next; a round of more than longWaitSingles calls is one summary.
+func (n *notifier) longWaits(calls []monitor.Call, now time.Time) {
+	seen := make(map[string]bool, len(calls))
+	for _, c := range calls {
+		seen[c.ID] = true
+		if !n.waitSeen[c.ID] {
+			n.waitPending = append(n.waitPending, c)
+		}
+	}
+	n.waitSeen = seen // a call that stops waiting is forgotten
+	n.waitPending = slices.DeleteFunc(n.waitPending, func(c monitor.Call) bool { return !seen[c.ID] })
+	if len(n.waitPending) == 0 || (!n.lastWait.IsZero() && now.Sub(n.lastWait) < longWaitGap) {
 		return
 	}
-	for _, s := range stats {
-		over := s.Waiting > 0 && s.LongestWait >= n.longWait
-		if over && !n.over[s.Queue] {
-			n.send(tr("notify.long_wait.title"), trf("notify.long_wait.body", "Queue", s.Queue,
-				"Wait", fmtDuration(s.LongestWait), "Count", s.Waiting))
+	n.lastWait = now
+	pending := n.waitPending
+	n.waitPending = nil
+	if len(pending) <= longWaitSingles {
+		for _, c := range pending {
+			n.send(tr("notify.long_wait.title"), trf("notify.long_wait.body", "Customer", fmtPhone(c.Customer),
+				"Queue", c.Queue, "Wait", fmtDuration(now.Sub(c.QueueJoinTime))))
 		}
-		n.over[s.Queue] = over
+		return
 	}
+	longest := time.Duration(0)
+	perQueue := map[string]int{}
+	for _, c := range pending {
+		longest = max(longest, now.Sub(c.QueueJoinTime))
+		perQueue[c.Queue]++
+	}
+	var qs []string
+	for q := range perQueue {
+		qs = append(qs, q)
+	}
+	slices.Sort(qs)
+	for i, q := range qs {
+		qs[i] = fmt.Sprintf("%s %d", q, perQueue[q])
+	}
+	n.send(tr("notify.long_wait.title_many"), trf("notify.long_wait.many", "Count", len(pending),
+		"Threshold", fmtDuration(n.longWait), "Wait", fmtDuration(longest), "Queues", strings.Join(qs, ", ")))
 }
 
 // incoming notifies of a ringing call (a monitoring call says which call it watches).

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/earshot-app/earshot/config"
 	"github.com/earshot-app/earshot/monitor"
 )
 
@@ -137,8 +139,11 @@ func TestRingPanelOnAnIncomingMonitoringCall(t *testing.T) {
 	if tu.panel.ring.Visible() || !tu.panel.active.Visible() || !tu.panel.modeRow.Visible() {
 		t.Fatal("the answered monitoring call does not show its controls")
 	}
-	if tu.panel.mode != monitor.MonitorListen || tu.panel.modeBtns[monitor.MonitorListen].Importance != widget.HighImportance {
-		t.Fatalf("mode %v not shown as listen", tu.panel.mode)
+	if tu.panel.currentMode() != monitor.MonitorListen || tu.panel.modeBtns[monitor.MonitorListen].Importance != widget.HighImportance {
+		t.Fatalf("mode %v not shown as listen", tu.panel.currentMode())
+	}
+	if tu.panel.activeTitle.Text != "Monitoring" || tu.panel.activeLabel.Text != label {
+		t.Errorf("call card %q / %q", tu.panel.activeTitle.Text, tu.panel.activeLabel.Text)
 	}
 	if tu.panel.timer.Text != "1:05" {
 		t.Errorf("call timer shows %q", tu.panel.timer.Text)
@@ -147,8 +152,9 @@ func TestRingPanelOnAnIncomingMonitoringCall(t *testing.T) {
 	tu.tap(tu.panel.modeBtns[monitor.MonitorWhisper])
 	tu.waitPhone(t, ph, "dtmf c1 5")
 	tu.bg.Wait()
-	if tu.panel.mode != monitor.MonitorWhisper {
-		t.Fatalf("mode %v after whisper", tu.panel.mode)
+	if tu.panel.currentMode() != monitor.MonitorWhisper ||
+		tu.panel.activeLabel.Text != fmt.Sprintf("Whispering to agent %s (customer %s)", c.LastAgent, fmtPhone(c.Customer)) {
+		t.Fatalf("mode %v, label %q after whisper", tu.panel.currentMode(), tu.panel.activeLabel.Text)
 	}
 	tu.tap(tu.panel.modeBtns[monitor.MonitorBarge])
 	tu.waitPhone(t, ph, "dtmf c1 6")
@@ -165,10 +171,13 @@ func TestRingPanelOnAnIncomingMonitoringCall(t *testing.T) {
 	}
 	tu.tap(tu.panel.hangup)
 	tu.waitPhone(t, ph, "hangup c1")
-	call.State, call.EndReason = CallEnded, "hung up"
+	call.State, call.End, call.EndReason = CallEnded, EndHungUp, "hung up"
 	tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: call})
 	if tu.panel.active.Visible() || tu.levelsOn.Load() {
 		t.Fatal("the call panel still shows an ended call")
+	}
+	if want := "Call ended: " + label + " (you hung up)"; tu.message.Text != want {
+		t.Errorf("message %q, want %q", tu.message.Text, want)
 	}
 }
 
@@ -227,28 +236,84 @@ func TestNotificationsOnFeedAndRegistration(t *testing.T) {
 		tu.board.Apply(monitor.Event{Kind: monitor.EventFeed, Feed: monitor.Feed{State: monitor.FeedConnected}})
 		tu.refreshNow()
 	})
-	test.AssertNotificationSent(t, fyne.NewNotification("Softphone registration failed", "2001@127.0.0.1: wrong password"), func() {
-		tu.onPhoneEvent(PhoneEvent{Kind: PhoneRegistration, Registration: Registration{State: RegFailed, Account: "2001@127.0.0.1", Reason: "wrong password"}})
+	// The softphone's own words (English, with the SIP status) go to the log; the
+	// window says the failure's class in the interface language.
+	failed := Registration{State: RegFailed, Account: "2001@127.0.0.1", Failure: RegFailCredentials,
+		Reason: "wrong user name or password: the PBX 127.0.0.1 refused them (401 Unauthorized)"}
+	sentence := "The PBX refused the extension or password. Check them in Settings."
+	test.AssertNotificationSent(t, fyne.NewNotification("Softphone registration failed", "2001@127.0.0.1: "+sentence), func() {
+		tu.onPhoneEvent(PhoneEvent{Kind: PhoneRegistration, Registration: failed})
 	})
-	if tu.tray.state != trayProblem || tu.panel.regText.Text != "2001@127.0.0.1: registration failed. wrong password" {
+	if tu.tray.state != trayProblem || tu.panel.regText.Text != "2001@127.0.0.1: registration failed. "+sentence {
 		t.Errorf("tray %v, panel %q", tu.tray.state, tu.panel.regText.Text)
+	}
+	if strings.Contains(tu.panel.regText.Text, "401") {
+		t.Fatalf("raw SIP status shown: %q", tu.panel.regText.Text)
 	}
 }
 
-func TestLongWaitNotification(t *testing.T) {
-	tu := newTestUI(t, 6)
-	// The board's calls have waited long already; the notifier fired once per queue.
-	n := len(tu.notify.sent)
-	if n == 0 {
-		t.Fatal("no long-wait notification for queues waiting over a minute")
+func TestTrayIsOKOnlyWhenRegistered(t *testing.T) {
+	ph := newFakePhone() // registering
+	tu := newTestUI(t, 5, func(o *Options) { o.Phone = ph })
+	if tu.tray.state != trayIdle {
+		t.Fatalf("tray %v while the softphone is still registering, want idle", tu.tray.state)
 	}
-	tu.clk.Add(time.Second)
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneRegistration, Registration: Registration{State: RegRegistered, Account: "2001@127.0.0.1"}})
+	if tu.tray.state != trayOK {
+		t.Fatalf("tray %v with the feed connected and the softphone registered, want OK", tu.tray.state)
+	}
+	tu.board.Apply(monitor.Event{Kind: monitor.EventFeed, Feed: monitor.Feed{State: monitor.FeedConnecting}})
 	tu.refreshNow()
-	if len(tu.notify.sent) != n {
+	if tu.tray.state != trayIdle {
+		t.Fatalf("tray %v while the feed connects, want idle", tu.tray.state)
+	}
+}
+
+func TestLongWaitNotificationPerCall(t *testing.T) {
+	clk := &clock{now: t0}
+	b := monitor.NewBoard(monitor.Options{Now: clk.Now})
+	b.Apply(monitor.Event{Kind: monitor.EventFeed, Feed: monitor.Feed{State: monitor.FeedConnected}})
+	a := test.NewTempApp(t)
+	u := New(Options{App: a, Driver: newRecDriver(), Board: b, Config: config.Default()}) // long wait: 60 s
+	join := func(i int, q string) {
+		id := callID(i)
+		b.ApplyAll([]monitor.Event{
+			{Kind: monitor.EventCallStarted, CallID: id, At: clk.Now(), Direction: monitor.Inbound, Customer: fmt.Sprintf("09123456%02d", i)},
+			{Kind: monitor.EventQueueJoined, CallID: id, At: clk.Now(), Queue: q},
+		})
+	}
+	join(1, "Sales")
+	clk.Add(30 * time.Second)
+	join(2, "Sales") // joins the same queue, 30 s later
+	clk.Add(31 * time.Second)
+	u.refreshNow()
+	// call 1 crossed the minute: one notification for it, saying who waits where
+	if len(u.notify.sent) != 1 || u.notify.sent[0].Title != "Long wait in a queue" ||
+		u.notify.sent[0].Content != "Customer 0912 345 601 has waited 1:01 in Sales." {
+		t.Fatalf("notifications %v", u.notify.sent)
+	}
+	clk.Add(time.Second)
+	u.refreshNow()
+	if len(u.notify.sent) != 1 {
 		t.Fatal("the long-wait notification repeats every tick")
 	}
-	if got := tu.notify.sent[0]; got.Title != "Long wait in a queue" {
-		t.Errorf("notification %q: %q", got.Title, got.Content)
+	// call 2 crosses in the same queue, whose longest wait was already over: its own
+	// notification, once the rate limit lets it through
+	clk.Add(30 * time.Second)
+	u.refreshNow()
+	if len(u.notify.sent) != 2 || !strings.Contains(u.notify.sent[1].Content, "0912 345 602") {
+		t.Fatalf("second caller over the threshold: notifications %v", u.notify.sent)
+	}
+	// many crossing at once: one summary
+	for i := 10; i < 16; i++ {
+		join(i, []string{"Billing", "Support"}[i%2])
+	}
+	clk.Add(61 * time.Second)
+	u.refreshNow()
+	last := u.notify.sent[len(u.notify.sent)-1]
+	if len(u.notify.sent) != 3 || last.Title != "Customers waiting long" ||
+		last.Content != "6 customers have waited more than 1:00 (longest 1:01): Billing 3, Support 3." {
+		t.Fatalf("notifications %v", u.notify.sent)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,7 +105,7 @@ func (a *PhoneAdapter) matchPendingLocked(id string) {
 }
 
 func (a *PhoneAdapter) registration(r phone.Registration) Registration {
-	out := Registration{Account: a.account, Reason: r.Reason}
+	out := Registration{Account: a.account, Reason: r.Reason, Failure: regFailureOf(r.Failure)}
 	switch r.State {
 	case phone.RegRegistering:
 		out.State = RegRegistering
@@ -122,6 +123,9 @@ func (a *PhoneAdapter) callOf(ci phone.CallInfo) PhoneCall {
 	c := PhoneCall{ID: ci.ID, Incoming: ci.Direction == phone.Incoming, RemoteName: ci.RemoteName,
 		RemoteNumber: ci.RemoteNumber, Monitoring: ci.Monitoring, Label: ci.MonitorLabel, Muted: ci.Muted,
 		Held: ci.Held, Created: ci.Created, Answered: ci.Answered, EndReason: ci.EndReason}
+	if ci.State == phone.CallEnded {
+		c.End = endOf(ci)
+	}
 	switch ci.State {
 	case phone.CallRinging:
 		c.State = CallRinging
@@ -180,6 +184,115 @@ func (a *PhoneAdapter) ExpectMonitoringCall(label string, autoAnswer bool) (canc
 }
 
 var errNoCall = errors.New("no such call on the softphone")
+
+// errNotPlaced: the softphone could not start a call to what was typed.
+var errNotPlaced = errors.New("the call could not be placed")
+
+// dialError is a call that was placed but did not connect, with the cause.
+type dialError struct {
+	end CallEnd
+	err error
+}
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// phoneErrorText is the clear, translated sentence for an error of a softphone control
+// (the softphone's own words go to the log).
+func phoneErrorText(err error) string {
+	var de *dialError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &de):
+		if r := endText(de.end); r != "" {
+			return trf("phone.err.dial", "Reason", r)
+		}
+		return tr("phone.err.dial_failed")
+	case errors.Is(err, errNotPlaced):
+		return tr("phone.err.not_placed")
+	case errors.Is(err, errNoCall), errors.Is(err, phone.ErrCallEnded):
+		return tr("phone.err.call_gone")
+	case errors.Is(err, phone.ErrWrongState):
+		return tr("phone.err.wrong_state")
+	case errors.Is(err, context.DeadlineExceeded):
+		return tr("phone.err.timeout")
+	}
+	return tr("phone.err.other")
+}
+
+// regFailureOf maps the softphone's failure class.
+func regFailureOf(f phone.Failure) RegFailure {
+	switch f {
+	case phone.FailCredentials:
+		return RegFailCredentials
+	case phone.FailUnreachable:
+		return RegFailUnreachable
+	case phone.FailTLS:
+		return RegFailTLS
+	case phone.FailRejected:
+		return RegFailRejected
+	}
+	return RegFailUnknown
+}
+
+// RegistrationError is a failed registration, classified so that the window can say
+// why in the interface language; Options.TestSIP returns it when the test registration
+// fails (NewRegistrationError).
+type RegistrationError struct {
+	// Failure classifies the failure.
+	Failure RegFailure
+	// Reason is the softphone's own words, in English, for the log.
+	Reason string
+}
+
+// NewRegistrationError returns the error of a failed registration as the softphone
+// reported it.
+func NewRegistrationError(r phone.Registration) *RegistrationError {
+	return &RegistrationError{Failure: regFailureOf(r.Failure), Reason: r.Reason}
+}
+
+// Error implements error.
+func (e *RegistrationError) Error() string {
+	if e.Reason == "" {
+		return "registration failed"
+	}
+	return "registration failed: " + e.Reason
+}
+
+// endOf classifies why a softphone call ended, from the SIP status that ended it and
+// the softphone's words for it.
+func endOf(ci phone.CallInfo) CallEnd {
+	r := ci.EndReason
+	switch {
+	case r == "hung up":
+		return EndHungUp
+	case r == "the other party hung up":
+		return EndRemoteHungUp
+	case r == "cancelled by the caller" || (ci.Direction == phone.Incoming && ci.EndCode == 487):
+		return EndCallerCancelled
+	case r == "cancelled" || ci.EndCode == 487:
+		return EndCancelled
+	case r == "the phone stopped":
+		return EndPhoneStopped
+	case r == "not answered" || ci.EndCode == 480 || ci.EndCode == 408:
+		return EndNotAnswered
+	case strings.HasPrefix(r, "declined") || ci.EndCode == 603:
+		return EndDeclined
+	case r == "busy" || ci.EndCode == 486 || ci.EndCode == 600:
+		return EndBusy
+	case ci.EndCode == 404:
+		return EndUnknownNumber
+	case ci.EndCode == 401 || ci.EndCode == 403 || ci.EndCode == 407:
+		return EndRefused
+	case ci.EndCode == 488 || ci.EndCode == 606 || strings.HasPrefix(r, "media negotiation failed") ||
+		strings.HasPrefix(r, "no common codec"):
+		return EndNoCodec
+	case r != "" || ci.EndCode != 0:
+		return EndConnectionFailed
+	}
+	return EndUnknown
+}
 
 func (a *PhoneAdapter) call(id string) (*phone.Call, error) {
 	a.mu.Lock()
@@ -259,9 +372,15 @@ func (a *PhoneAdapter) SendDTMF(id, digits string) error {
 func (a *PhoneAdapter) Dial(ctx context.Context, target string) (string, error) {
 	c, err := a.p.Dial(ctx, target)
 	if c == nil {
-		return "", err
+		if err != nil {
+			return "", fmt.Errorf("%w: %w", errNotPlaced, err)
+		}
+		return "", errNotPlaced
 	}
-	return c.ID(), err
+	if err != nil {
+		return c.ID(), &dialError{end: endOf(c.Info()), err: err}
+	}
+	return c.ID(), nil
 }
 
 // SetVolume implements Softphone: the headset volume of current and later calls.

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/earshot-app/earshot/audio"
 	"github.com/earshot-app/earshot/config"
@@ -129,8 +131,8 @@ func TestListenWithTheRealSoftphone(t *testing.T) {
 	if d.actions.buttons[monitor.ActListen].Disabled() {
 		t.Fatal("listen disabled on a talking call with the softphone registered")
 	}
-	d.tapAndWait(d.actions.buttons[monitor.ActListen])
 	label := fmt.Sprintf("Listening: agent %s with %s", c.LastAgent, fmtPhone(c.Customer))
+	d.tapAndWait(d.actions.buttons[monitor.ActListen])
 	d.pump(t, "the monitoring call is up in the call panel", func() bool {
 		pc, ok := d.panel.liveCall()
 		return ok && pc.State == CallActive && pc.Monitoring
@@ -139,11 +141,11 @@ func TestListenWithTheRealSoftphone(t *testing.T) {
 	if pc.Label != label || d.panel.activeLabel.Text != label || d.panel.activeTitle.Text != "Monitoring" {
 		t.Fatalf("call panel shows %q / %q, want %q", d.panel.activeTitle.Text, d.panel.activeLabel.Text, label)
 	}
-	if !d.panel.modeRow.Visible() || d.panel.mode != monitor.MonitorListen {
+	if !d.panel.modeRow.Visible() || d.panel.currentMode() != monitor.MonitorListen {
 		t.Fatal("the mode buttons do not show listen")
 	}
-	if got := d.message.Text; got != "Your phone will ring. "+label {
-		t.Errorf("status message %q", got)
+	if got := d.message.Text; got != "Connected. "+label {
+		t.Errorf("status message once connected %q", got)
 	}
 	d.pump(t, "the board shows the supervisor listening", func() bool {
 		bc, _ := d.board.Get(c.ID)
@@ -159,9 +161,22 @@ func TestListenWithTheRealSoftphone(t *testing.T) {
 		bc, _ := d.board.Get(c.ID)
 		return bc.Monitor == monitor.MonitorWhisper
 	})
-	if d.panel.mode != monitor.MonitorWhisper {
-		t.Errorf("panel mode %v", d.panel.mode)
+	if d.panel.currentMode() != monitor.MonitorWhisper || d.panel.modeBtns[monitor.MonitorWhisper].Importance != widget.HighImportance ||
+		!strings.HasPrefix(d.panel.activeLabel.Text, "Whispering to agent") {
+		t.Errorf("panel mode %v, label %q", d.panel.currentMode(), d.panel.activeLabel.Text)
 	}
+	// DTMF 6 typed on the dial pad switches to barge too: the card follows the board
+	d.panel.digit("6")
+	d.bg.Wait()
+	d.pump(t, "the board and the card show barge", func() bool {
+		bc, _ := d.board.Get(c.ID)
+		return bc.Monitor == monitor.MonitorBarge && d.panel.activeLabel.Text == fmt.Sprintf("Joining: agent %s with %s", c.LastAgent, fmtPhone(c.Customer))
+	})
+	d.tapAndWait(d.panel.modeBtns[monitor.MonitorWhisper])
+	d.pump(t, "the board shows whisper again", func() bool {
+		bc, _ := d.board.Get(c.ID)
+		return bc.Monitor == monitor.MonitorWhisper
+	})
 	d.tapAndWait(d.panel.modeBtns[monitor.MonitorBarge])
 	d.pump(t, "the board shows the supervisor barging in", func() bool {
 		bc, _ := d.board.Get(c.ID)
@@ -179,7 +194,7 @@ func TestListenWithTheRealSoftphone(t *testing.T) {
 	for _, e := range d.audit.Recent(10) {
 		actions = append(actions, e.Action+":"+e.Result)
 	}
-	if fmt.Sprint(actions) != "[mode_barge:ok mode_whisper:ok listen:ok]" {
+	if fmt.Sprint(actions) != "[mode_barge:ok mode_whisper:ok mode_barge:ok mode_whisper:ok listen:ok]" {
 		t.Fatalf("audit log %v", actions)
 	}
 }
@@ -214,8 +229,8 @@ func TestMonitoringCallRingsWithoutAutoAnswer(t *testing.T) {
 		bc, _ := d.board.Get(c.ID)
 		return bc.Monitor == monitor.MonitorBarge
 	})
-	if d.panel.mode != monitor.MonitorBarge {
-		t.Errorf("panel mode %v, want barge", d.panel.mode)
+	if d.panel.currentMode() != monitor.MonitorBarge {
+		t.Errorf("panel mode %v, want barge", d.panel.currentMode())
 	}
 	d.tapAndWait(d.panel.hangup)
 	d.pump(t, "the call panel is empty again", func() bool { _, ok := d.panel.liveCall(); return !ok })

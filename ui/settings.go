@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,19 @@ func (u *UI) saveConfig() {
 	}
 }
 
+// settingsSize is the settings dialog's size: wide enough for the forms and three
+// columns of column check boxes in either language.
+var settingsSize = fyne.NewSize(760, 640)
+
+// Settings tabs, in order.
+const (
+	tabPBX = iota
+	tabSIP
+	tabAudio
+	tabMonitoring
+	tabLanguage
+)
+
 // settingsForm is the settings dialog's widgets.
 type settingsForm struct {
 	u *UI
@@ -73,6 +87,10 @@ type settingsForm struct {
 	sipPassword *widget.Entry
 	sipTrans    *widget.Select
 	sipSRTP     *widget.Select
+	sipExpiry   *widget.Entry
+	sipProxy    *widget.Entry
+	sipCAFile   *widget.Entry
+	sipHints    *widget.Check
 	sipTest     *widget.Button
 	sipResult   *widget.Label
 
@@ -90,26 +108,50 @@ type settingsForm struct {
 	autoAnswer *widget.Check
 	dnd        *widget.Check
 	longWait   *widget.Entry
-	columns    *widget.CheckGroup
+	// columns are the check boxes of the visible grid columns, in the grid's order.
+	columns map[monitor.Column]*widget.Check
+	colGrid *fyne.Container
 
 	language *widget.RadioGroup
 
-	tabs *container.AppTabs
-	sd   *shownDialog
+	// problem says, inside the dialog, why the settings cannot be saved yet.
+	problem *widget.Label
+	// saving is true while the secrets go to the keyring.
+	saving  bool
+	tabs    *container.AppTabs
+	content fyne.CanvasObject
+	sd      *shownDialog
 }
 
+// settingsError is bad input in the settings dialog: the sentence, and where to fix it.
+type settingsError struct {
+	msg   string
+	tab   int
+	focus fyne.Focusable
+}
+
+func (e *settingsError) Error() string { return e.msg }
+
+func badInput(tab int, focus fyne.Focusable, msg string) error {
+	return &settingsError{msg: msg, tab: tab, focus: focus}
+}
+
+// showSettings opens the settings dialog. Save checks the input first: on bad input the
+// dialog stays open with every edit, says what is wrong and shows where.
 func (u *UI) showSettings() {
+	if u.dialogOpen() {
+		return
+	}
 	f := u.newSettingsForm()
 	u.settings = f
-	f.sd = u.customConfirm(tr("settings.title"), f.tabs, tr("settings.save"), false, func() {
+	f.sd = u.customConfirm(tr("settings.title"), f.content, tr("settings.save"), false, func() {
 		f.stopMeter()
-		if err := f.save(); err != nil {
-			u.showError(tr("settings.title"), err.Error())
-			return
-		}
 		u.setMessage(tr("settings.saved"))
 	}, func() { f.stopMeter() })
-	f.sd.d.Resize(fyne.NewSize(640, 620))
+	f.sd.enterConfirms = false
+	f.sd.beforeConfirm = f.submit
+	f.sd.d.Resize(settingsSize)
+	f.loadSecretHints()
 }
 
 func entryWith(text, placeholder string) *widget.Entry {
@@ -136,7 +178,7 @@ func (u *UI) newSettingsForm() *settingsForm {
 	f.amiPort = entryWith(strconv.Itoa(c.Asterisk.Port), "5038")
 	f.amiUser = entryWith(c.Asterisk.User, "earshot")
 	f.amiSecret = widget.NewPasswordEntry()
-	f.amiSecret.PlaceHolder = secretPlaceholder(c.AMISecretKey())
+	f.amiSecret.PlaceHolder = tr("settings.secret_checking")
 	f.amiTLS = widget.NewCheck(tr("settings.pbx.tls"), nil)
 	f.amiTLS.SetChecked(c.Asterisk.TLS)
 	f.endpoint = entryWith(c.Asterisk.SupervisorEndpoint, "PJSIP/2001")
@@ -188,18 +230,27 @@ func (u *UI) newSettingsForm() *settingsForm {
 	f.sipAuthUser = entryWith(c.SIP.AuthUser, tr("settings.sip.auth_user_placeholder"))
 	f.sipDisplay = entryWith(c.SIP.DisplayName, tr("settings.sip.display_placeholder"))
 	f.sipPassword = widget.NewPasswordEntry()
-	f.sipPassword.PlaceHolder = secretPlaceholder(c.SIPPasswordKey())
+	f.sipPassword.PlaceHolder = tr("settings.secret_checking")
 	f.sipTrans = widget.NewSelect([]string{"udp", "tcp", "tls"}, nil)
 	f.sipTrans.SetSelected(orDefault(c.SIP.Transport, "udp"))
 	f.sipSRTP = widget.NewSelect([]string{"off", "sdes", "dtls"}, nil)
 	f.sipSRTP.SetSelected(orDefault(c.SIP.SRTP, "off"))
+	expiry := ""
+	if c.SIP.Expiry > 0 {
+		expiry = strconv.Itoa(int(time.Duration(c.SIP.Expiry) / time.Second))
+	}
+	f.sipExpiry = entryWith(expiry, strconv.Itoa(int(time.Duration(config.Default().SIP.Expiry)/time.Second)))
+	f.sipProxy = entryWith(c.SIP.OutboundProxy, tr("settings.sip.proxy_placeholder"))
+	f.sipCAFile = entryWith(c.SIP.CAFile, tr("settings.sip.ca_placeholder"))
+	f.sipHints = widget.NewCheck(tr("settings.sip.hints"), nil)
+	f.sipHints.SetChecked(c.SIP.AutoAnswerHints)
 	f.sipResult = widget.NewLabel("")
 	f.sipResult.Wrapping = fyne.TextWrapWord
 	f.sipTest = widget.NewButton(tr("settings.test"), f.testSIP)
 	if u.o.TestSIP == nil {
 		f.sipTest.Disable()
 	}
-	sip := container.NewVBox(widget.NewForm(
+	sip := container.NewVBox(note(tr("settings.sip.demo_note")), widget.NewForm(
 		widget.NewFormItem(tr("settings.sip.server"), f.sipServer),
 		widget.NewFormItem(tr("settings.sip.user"), f.sipUser),
 		widget.NewFormItem(tr("settings.sip.auth_user"), f.sipAuthUser),
@@ -207,6 +258,10 @@ func (u *UI) newSettingsForm() *settingsForm {
 		widget.NewFormItem(tr("settings.sip.display"), f.sipDisplay),
 		widget.NewFormItem(tr("settings.sip.transport"), f.sipTrans),
 		widget.NewFormItem(tr("settings.sip.srtp"), f.sipSRTP),
+		widget.NewFormItem(tr("settings.sip.expiry"), f.sipExpiry),
+		widget.NewFormItem(tr("settings.sip.proxy"), f.sipProxy),
+		widget.NewFormItem(tr("settings.sip.ca_file"), f.sipCAFile),
+		widget.NewFormItem("", f.sipHints),
 	), container.NewBorder(nil, nil, f.sipTest, nil, f.sipResult), note(tr("settings.restart_note")))
 
 	// Audio
@@ -229,29 +284,27 @@ func (u *UI) newSettingsForm() *settingsForm {
 	), f.audioState)
 
 	// Monitoring
-	f.supervisor = entryWith(c.Supervisor, "Supervisor")
+	f.supervisor = entryWith(supervisorName(c.Supervisor), tr("supervisor.default"))
 	f.autoAnswer = widget.NewCheck(tr("settings.mon.auto_answer"), nil)
 	f.autoAnswer.SetChecked(c.AutoAnswerMonitoring)
 	f.dnd = widget.NewCheck(tr("tray.dnd"), nil)
 	f.dnd.SetChecked(c.SIP.DoNotDisturb)
 	f.longWait = entryWith(strconv.Itoa(int(time.Duration(c.LongWait)/time.Second)), "60")
-	var colNames []string
+	visible := visibleColumns(u.prefs)
+	f.columns = make(map[monitor.Column]*widget.Check, len(monitor.Columns))
+	f.colGrid = container.NewGridWithColumns(3)
 	for _, col := range monitor.Columns {
-		colNames = append(colNames, columnText(col))
+		ch := widget.NewCheck(columnText(col), nil)
+		ch.SetChecked(slices.Contains(visible, col))
+		f.columns[col] = ch
+		f.colGrid.Add(ch)
 	}
-	f.columns = widget.NewCheckGroup(colNames, nil)
-	f.columns.Horizontal = true
-	var sel []string
-	for _, col := range visibleColumns(u.prefs) {
-		sel = append(sel, columnText(col))
-	}
-	f.columns.SetSelected(sel)
 	mon := container.NewVBox(widget.NewForm(
 		widget.NewFormItem(tr("settings.mon.supervisor"), f.supervisor),
 		widget.NewFormItem("", f.autoAnswer),
 		widget.NewFormItem("", f.dnd),
 		widget.NewFormItem(tr("settings.mon.long_wait"), f.longWait),
-	), widget.NewLabelWithStyle(tr("settings.mon.columns"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), f.columns)
+	), widget.NewLabelWithStyle(tr("settings.mon.columns"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), f.colGrid)
 
 	// Language
 	f.language = widget.NewRadioGroup([]string{tr("settings.lang.system"), "English", "Tiếng Việt"}, nil)
@@ -272,7 +325,26 @@ func (u *UI) newSettingsForm() *settingsForm {
 		container.NewTabItem(tr("settings.tab.monitoring"), container.NewVScroll(mon)),
 		container.NewTabItem(tr("settings.tab.language"), langTab),
 	)
+	f.problem = widget.NewLabel("")
+	f.problem.Wrapping = fyne.TextWrapWord
+	f.problem.Importance = widget.DangerImportance
+	f.problem.Hide()
+	f.content = container.NewBorder(f.problem, nil, nil, nil, f.tabs)
 	return f
+}
+
+// loadSecretHints says in the password fields whether a secret is stored, never what
+// it is; the OS keyring may be slow (or ask the user), so it is asked on a goroutine.
+func (f *settingsForm) loadSecretHints() {
+	c := f.u.cfg
+	amiKey, sipKey := c.AMISecretKey(), c.SIPPasswordKey()
+	f.u.spawn(func() {
+		ami, sip := secretPlaceholder(amiKey), secretPlaceholder(sipKey)
+		fyne.Do(func() {
+			f.amiSecret.SetPlaceHolder(ami)
+			f.sipPassword.SetPlaceHolder(sip)
+		})
+	})
 }
 
 func note(s string) fyne.CanvasObject {
@@ -289,7 +361,8 @@ func orDefault(s, d string) string {
 	return s
 }
 
-// secretPlaceholder says whether a secret is stored, never what it is.
+// secretPlaceholder says whether a secret is stored, never what it is. It asks the OS
+// keyring: call it off the UI goroutine.
 func secretPlaceholder(k secret.Key) string {
 	if _, err := secret.Get(k); err == nil {
 		return tr("settings.secret_stored")
@@ -297,7 +370,8 @@ func secretPlaceholder(k secret.Key) string {
 	return tr("settings.secret_none")
 }
 
-// formConfig returns the settings as the form shows them, validated.
+// formConfig returns the settings as the form shows them, validated; an error is a
+// *settingsError naming the tab and field to fix.
 func (f *settingsForm) formConfig() (config.Config, error) {
 	c := f.u.cfg
 	if f.driver.Selected == tr("settings.pbx.asterisk") {
@@ -308,7 +382,7 @@ func (f *settingsForm) formConfig() (config.Config, error) {
 	c.Asterisk.Host = strings.TrimSpace(f.amiHost.Text)
 	port, err := strconv.Atoi(strings.TrimSpace(f.amiPort.Text))
 	if err != nil || port <= 0 || port > 65535 {
-		return c, errors.New(trf("settings.err.port", "Value", f.amiPort.Text))
+		return c, badInput(tabPBX, f.amiPort, trf("settings.err.port", "Value", f.amiPort.Text))
 	}
 	c.Asterisk.Port = port
 	c.Asterisk.User = strings.TrimSpace(f.amiUser.Text)
@@ -321,7 +395,11 @@ func (f *settingsForm) formConfig() (config.Config, error) {
 	c.Asterisk.CampaignVar = strings.TrimSpace(f.campaignVar.Text)
 	c.Asterisk.DirectionVar = strings.TrimSpace(f.dirVar.Text)
 	if c.Driver == config.DriverAsterisk && (c.Asterisk.Host == "" || c.Asterisk.User == "") {
-		return c, errors.New(tr("settings.err.ami_required"))
+		focus := f.amiHost
+		if c.Asterisk.Host != "" {
+			focus = f.amiUser
+		}
+		return c, badInput(tabPBX, focus, tr("settings.err.ami_required"))
 	}
 	c.SIP.Server = strings.TrimSpace(f.sipServer.Text)
 	c.SIP.User = strings.TrimSpace(f.sipUser.Text)
@@ -330,22 +408,46 @@ func (f *settingsForm) formConfig() (config.Config, error) {
 	c.SIP.Transport = f.sipTrans.Selected
 	c.SIP.SRTP = f.sipSRTP.Selected
 	if (c.SIP.Server == "") != (c.SIP.User == "") {
-		return c, errors.New(tr("settings.err.sip_required"))
+		focus := f.sipServer
+		if c.SIP.Server != "" {
+			focus = f.sipUser
+		}
+		return c, badInput(tabSIP, focus, tr("settings.err.sip_required"))
 	}
+	c.SIP.Expiry = config.Default().SIP.Expiry
+	if t := strings.TrimSpace(f.sipExpiry.Text); t != "" {
+		d, err := parseSeconds(t)
+		if err != nil || d < minExpiry || d > maxExpiry {
+			return c, badInput(tabSIP, f.sipExpiry, trf("settings.err.expiry", "Value", f.sipExpiry.Text))
+		}
+		c.SIP.Expiry = config.Duration(d)
+	}
+	c.SIP.OutboundProxy = strings.TrimSpace(f.sipProxy.Text)
+	c.SIP.CAFile = strings.TrimSpace(f.sipCAFile.Text)
+	if c.SIP.CAFile != "" && c.SIP.Transport != "tls" {
+		return c, badInput(tabSIP, f.sipCAFile, tr("settings.err.ca_needs_tls"))
+	}
+	c.SIP.AutoAnswerHints = f.sipHints.Checked
 	c.Audio.Input = f.deviceID(f.audioIn.Selected, c.Audio.Input, true)
 	c.Audio.Output = f.deviceID(f.audioOut.Selected, c.Audio.Output, false)
 	c.Audio.Ring = f.deviceID(f.audioRing.Selected, c.Audio.Ring, false)
 	c.Supervisor = strings.TrimSpace(f.supervisor.Text)
 	if c.Supervisor == "" {
-		return c, errors.New(tr("settings.err.supervisor"))
+		return c, badInput(tabMonitoring, f.supervisor, tr("settings.err.supervisor"))
+	}
+	if c.Supervisor == tr("supervisor.default") {
+		c.Supervisor = defaultSupervisor // the default name, shown translated
 	}
 	c.AutoAnswerMonitoring = f.autoAnswer.Checked
 	c.SIP.DoNotDisturb = f.dnd.Checked
 	lw, err := parseSeconds(f.longWait.Text)
 	if err != nil {
-		return c, errors.New(trf("settings.err.long_wait", "Value", f.longWait.Text))
+		return c, badInput(tabMonitoring, f.longWait, trf("settings.err.long_wait", "Value", f.longWait.Text))
 	}
 	c.LongWait = config.Duration(lw)
+	if len(f.visibleColumns()) == 0 {
+		return c, badInput(tabMonitoring, nil, tr("settings.err.no_columns"))
+	}
 	switch f.language.Selected {
 	case "English":
 		c.Language = "en"
@@ -357,6 +459,23 @@ func (f *settingsForm) formConfig() (config.Config, error) {
 	return c, nil
 }
 
+// The registration expiry the dialog accepts.
+const (
+	minExpiry = 60 * time.Second
+	maxExpiry = 24 * time.Hour
+)
+
+// visibleColumns are the columns checked in the dialog, in the grid's order.
+func (f *settingsForm) visibleColumns() []monitor.Column {
+	var out []monitor.Column
+	for _, col := range monitor.Columns {
+		if f.columns[col].Checked {
+			out = append(out, col)
+		}
+	}
+	return out
+}
+
 // parseSeconds reads a number of seconds ("90") or a Go duration ("1m30s").
 func parseSeconds(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
@@ -365,41 +484,100 @@ func parseSeconds(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
-		return 0, fmt.Errorf("long wait %q: not a number of seconds", s)
+		return 0, fmt.Errorf("%q: not a number of seconds", s)
 	}
 	return d, nil
 }
 
-// save stores the secrets in the OS keyring and the rest in the settings file, and
-// applies what can change without a restart.
-func (f *settingsForm) save() error {
-	c, err := f.formConfig()
-	if err != nil {
-		return err
+// showProblem shows why the settings cannot be saved inside the dialog, on the tab
+// and in the field to fix (nil clears it).
+func (f *settingsForm) showProblem(err error) {
+	if err == nil {
+		f.problem.SetText("")
+		f.problem.Hide()
+		return
 	}
-	if s := f.amiSecret.Text; s != "" {
-		if err := secret.Set(c.AMISecretKey(), s); err != nil {
-			return errors.New(trf("settings.err.keyring", "Detail", err.Error()))
-		}
-	}
-	if s := f.sipPassword.Text; s != "" {
-		if err := secret.Set(c.SIPPasswordKey(), s); err != nil {
-			return errors.New(trf("settings.err.keyring", "Detail", err.Error()))
-		}
-	}
-	u := f.u
-	langChanged := c.Language != u.cfg.Language
-	u.cfg = c
-	u.saveConfig()
-	var cols []string
-	for _, col := range monitor.Columns {
-		for _, s := range f.columns.Selected {
-			if s == columnText(col) {
-				cols = append(cols, col.String())
+	f.problem.SetText(err.Error())
+	f.problem.Show()
+	var se *settingsError
+	if errors.As(err, &se) {
+		f.tabs.SelectIndex(se.tab)
+		if se.focus != nil {
+			if cv := f.u.win.Canvas(); cv != nil {
+				cv.Focus(se.focus)
 			}
 		}
 	}
-	u.prefs.SetStringList(prefColumns, cols)
+}
+
+// submit is the Save button: it checks the input and keeps the dialog open with the
+// problem shown when it is bad; otherwise it stores the secrets in the OS keyring on a
+// goroutine (the keyring may be slow or ask the user), then applies the settings and
+// closes the dialog. It returns true when the dialog may close at once.
+func (f *settingsForm) submit() bool {
+	if f.saving {
+		return false
+	}
+	c, err := f.formConfig()
+	if err != nil {
+		f.showProblem(err)
+		return false
+	}
+	f.showProblem(nil)
+	cols := f.visibleColumns()
+	amiSecret, sipPassword := f.amiSecret.Text, f.sipPassword.Text
+	if amiSecret == "" && sipPassword == "" {
+		f.apply(c, cols)
+		return true
+	}
+	f.saving = true
+	f.sd.confirm.Disable()
+	f.sd.confirm.SetText(tr("settings.saving"))
+	f.u.spawn(func() {
+		err := storeSecrets(c, amiSecret, sipPassword)
+		fyne.Do(func() {
+			f.saving = false
+			f.sd.confirm.SetText(tr("settings.save"))
+			f.sd.confirm.Enable()
+			if err != nil {
+				f.u.log.Error("settings: keyring", "err", err)
+				f.showProblem(err)
+				return
+			}
+			f.apply(c, cols)
+			f.sd.finish(true)
+		})
+	})
+	return false
+}
+
+// storeSecrets puts the typed secrets (those not empty) into the OS keyring.
+func storeSecrets(c config.Config, amiSecret, sipPassword string) error {
+	if amiSecret != "" {
+		if err := secret.Set(c.AMISecretKey(), amiSecret); err != nil {
+			return badInput(tabPBX, nil, trf("settings.err.keyring", "Detail", err.Error()))
+		}
+	}
+	if sipPassword != "" {
+		if err := secret.Set(c.SIPPasswordKey(), sipPassword); err != nil {
+			return badInput(tabSIP, nil, trf("settings.err.keyring", "Detail", err.Error()))
+		}
+	}
+	return nil
+}
+
+// apply saves the settings (secrets already in the keyring) and applies what can
+// change without a restart.
+func (f *settingsForm) apply(c config.Config, cols []monitor.Column) {
+	u := f.u
+	langChanged := c.Language != u.cfg.Language
+	u.setConfig(c)
+	u.saveConfig()
+	names := make([]string, len(cols))
+	for i, col := range cols {
+		names[i] = col.String()
+	}
+	u.prefs.SetStringList(prefColumns, names)
 	u.grid.setColumns(visibleColumns(u.prefs))
 	u.grid.longWait = time.Duration(c.LongWait)
 	u.grid.me = c.Supervisor
@@ -412,7 +590,6 @@ func (f *settingsForm) save() error {
 	if langChanged {
 		dialog.ShowInformation(tr("settings.tab.language"), tr("settings.lang.note"), u.win)
 	}
-	return nil
 }
 
 func (f *settingsForm) testPBX() {
@@ -425,15 +602,16 @@ func (f *settingsForm) testPBX() {
 		f.pbxResult.SetText(tr("settings.pbx.demo_ok"))
 		return
 	}
-	sec := f.amiSecret.Text
-	if sec == "" {
-		if s, err := c.AMISecret(); err == nil {
-			sec = s
-		}
-	}
+	typed := f.amiSecret.Text
 	f.pbxResult.SetText(tr("settings.testing"))
 	f.pbxTest.Disable()
 	f.u.spawn(func() {
+		sec := typed
+		if sec == "" {
+			if s, err := c.AMISecret(); err == nil { // the OS keyring: off the UI goroutine
+				sec = s
+			}
+		}
 		ctx, cancel := context.WithTimeout(f.u.ctx, 15*time.Second)
 		err := f.u.o.TestPBX(ctx, c, sec)
 		cancel()
@@ -455,28 +633,44 @@ func (f *settingsForm) testSIP() {
 		f.sipResult.SetText(err.Error())
 		return
 	}
-	pw := f.sipPassword.Text
-	if pw == "" {
-		if s, err := c.SIPPassword(); err == nil {
-			pw = s
-		}
-	}
+	typed := f.sipPassword.Text
 	f.sipResult.SetText(tr("settings.testing"))
 	f.sipTest.Disable()
 	f.u.spawn(func() {
+		pw := typed
+		if pw == "" {
+			if s, err := c.SIPPassword(); err == nil { // the OS keyring: off the UI goroutine
+				pw = s
+			}
+		}
 		ctx, cancel := context.WithTimeout(f.u.ctx, 20*time.Second)
 		err := f.u.o.TestSIP(ctx, c, pw)
+		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 		cancel()
 		fyne.Do(func() {
 			f.sipTest.Enable()
 			if err != nil {
 				f.u.log.Info("SIP test failed", "err", err)
-				f.sipResult.SetText(trf("settings.test_failed", "Reason", err.Error()))
+				f.sipResult.SetText(trf("settings.test_failed", "Reason", sipTestText(err, timedOut)))
 				return
 			}
 			f.sipResult.SetText(trf("settings.sip.test_ok", "User", c.SIP.User, "Server", c.SIP.Server))
 		})
 	})
+}
+
+// sipTestText is the translated reason a test registration failed: the softphone's
+// failure class when the test returns a *RegistrationError, no answer when it ran out
+// of time.
+func sipTestText(err error, timedOut bool) string {
+	var re *RegistrationError
+	switch {
+	case errors.As(err, &re):
+		return regFailureText(re.Failure)
+	case timedOut || errors.Is(err, context.DeadlineExceeded):
+		return regFailureText(RegFailUnreachable)
+	}
+	return tr("reg.fail.unknown")
 }
 
 // loadDevices fills the device lists (default device first).
@@ -493,7 +687,8 @@ func (f *settingsForm) loadDevices() {
 	}
 	devs, err := a.Devices()
 	if err != nil {
-		f.audioState.SetText(trf("settings.audio.error", "Detail", err.Error()))
+		f.u.log.Warn("sound devices", "err", err)
+		f.audioState.SetText(tr("settings.audio.error"))
 		return
 	}
 	f.devices = devs
@@ -551,7 +746,8 @@ func (f *settingsForm) playTone() {
 		fyne.Do(func() {
 			f.toneBtn.Enable()
 			if err != nil {
-				f.audioState.SetText(trf("settings.audio.error", "Detail", err.Error()))
+				f.u.log.Warn("test tone", "err", err)
+				f.audioState.SetText(tr("settings.audio.error"))
 				return
 			}
 			f.audioState.SetText(tr("settings.audio.tone_played"))
@@ -575,8 +771,9 @@ func (f *settingsForm) toggleMeter() {
 	f.u.spawn(func() {
 		err := a.MicMeter(ctx, in, func(v float64) { fyne.Do(func() { f.meter.SetValue(clamp01(v)) }) })
 		if err != nil && ctx.Err() == nil {
+			f.u.log.Warn("microphone meter", "err", err)
 			fyne.Do(func() {
-				f.audioState.SetText(trf("settings.audio.error", "Detail", err.Error()))
+				f.audioState.SetText(tr("settings.audio.error"))
 				f.stopMeter()
 			})
 		}

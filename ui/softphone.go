@@ -55,9 +55,12 @@ const (
 
 // PhoneEvent is one change in the softphone.
 type PhoneEvent struct {
-	Kind         PhoneEventKind
+	// Kind says which of the other fields the event carries.
+	Kind PhoneEventKind
+	// Registration is the new registration state (PhoneRegistration).
 	Registration Registration
-	Call         PhoneCall
+	// Call is the call that arrived or changed (PhoneCallChanged).
+	Call PhoneCall
 }
 
 // RegState is the phase of the softphone's registration with the PBX.
@@ -74,13 +77,107 @@ const (
 	RegFailed
 )
 
+// RegFailure classifies why a registration failed; the window says it in the
+// interface language.
+type RegFailure uint8
+
+const (
+	// RegFailUnknown: the softphone gave no class for the failure.
+	RegFailUnknown RegFailure = iota
+	// RegFailCredentials: the PBX refused the extension or the password.
+	RegFailCredentials
+	// RegFailUnreachable: no answer from the PBX, or its address cannot be found.
+	RegFailUnreachable
+	// RegFailTLS: the secure connection to the PBX failed (an untrusted certificate).
+	RegFailTLS
+	// RegFailRejected: the PBX refused the registration for another reason.
+	RegFailRejected
+)
+
 // Registration is the softphone's registration state.
 type Registration struct {
+	// State is the phase of the registration.
 	State RegState
 	// Account is the account as shown to people ("2001@pbx.example.com").
 	Account string
-	// Reason is a short sentence for a failure ("wrong password", "PBX unreachable").
+	// Failure classifies a failure (RegFailed); the window shows it translated.
+	Failure RegFailure
+	// Reason is the softphone's own words for a failure, in English, for the log.
 	Reason string
+}
+
+// CallEnd says why a softphone call ended, as one of a fixed set of causes the window
+// can say in the interface language.
+type CallEnd uint8
+
+const (
+	// EndUnknown: no cause given.
+	EndUnknown CallEnd = iota
+	// EndHungUp: the supervisor hung up.
+	EndHungUp
+	// EndRemoteHungUp: the other party hung up.
+	EndRemoteHungUp
+	// EndCallerCancelled: the caller gave up before the call was answered.
+	EndCallerCancelled
+	// EndNotAnswered: nobody answered in time.
+	EndNotAnswered
+	// EndDeclined: the call was declined.
+	EndDeclined
+	// EndBusy: the far end was busy.
+	EndBusy
+	// EndUnknownNumber: the PBX does not know the number.
+	EndUnknownNumber
+	// EndRefused: the PBX refused the call (credentials or permissions).
+	EndRefused
+	// EndNoCodec: the two ends have no audio format in common.
+	EndNoCodec
+	// EndConnectionFailed: the network or the signalling failed.
+	EndConnectionFailed
+	// EndCancelled: the supervisor cancelled an outgoing call before it was answered.
+	EndCancelled
+	// EndPhoneStopped: the softphone stopped (Earshot is closing).
+	EndPhoneStopped
+)
+
+// endKeys are the translation keys of the call-end causes.
+var endKeys = map[CallEnd]string{
+	EndHungUp:           "end.hung_up",
+	EndRemoteHungUp:     "end.remote_hung_up",
+	EndCallerCancelled:  "end.caller_cancelled",
+	EndNotAnswered:      "end.not_answered",
+	EndDeclined:         "end.declined",
+	EndBusy:             "end.busy",
+	EndUnknownNumber:    "end.unknown_number",
+	EndRefused:          "end.refused",
+	EndNoCodec:          "end.no_codec",
+	EndConnectionFailed: "end.connection_failed",
+	EndCancelled:        "end.cancelled",
+	EndPhoneStopped:     "end.phone_stopped",
+}
+
+// endText is why a call ended, in the interface language ("" when unknown).
+func endText(e CallEnd) string {
+	if k, ok := endKeys[e]; ok {
+		return tr(k)
+	}
+	return ""
+}
+
+// regFailureKeys are the translation keys of the registration failures.
+var regFailureKeys = map[RegFailure]string{
+	RegFailUnknown:     "reg.fail.unknown",
+	RegFailCredentials: "reg.fail.credentials",
+	RegFailUnreachable: "reg.fail.unreachable",
+	RegFailTLS:         "reg.fail.tls",
+	RegFailRejected:    "reg.fail.rejected",
+}
+
+// regFailureText is a registration failure in the interface language.
+func regFailureText(f RegFailure) string {
+	if k, ok := regFailureKeys[f]; ok {
+		return tr(k)
+	}
+	return tr("reg.fail.unknown")
 }
 
 // CallState is the phase of a softphone call.
@@ -101,20 +198,31 @@ const (
 
 // PhoneCall is a snapshot of a softphone call.
 type PhoneCall struct {
-	ID           string
-	Incoming     bool
+	// ID identifies the call within the softphone.
+	ID string
+	// Incoming is true for a call the PBX (or someone) placed to the supervisor.
+	Incoming bool
+	// RemoteName and RemoteNumber identify the other party, as far as known.
 	RemoteName   string
 	RemoteNumber string
-	State        CallState
-	// Monitoring is true for a monitoring call Earshot asked the PBX for; Label is
-	// what ExpectMonitoringCall said ("Listening: agent 1001 with 0912 345 678").
+	// State is the call's phase.
+	State CallState
+	// Monitoring is true for a monitoring call Earshot asked the PBX for.
 	Monitoring bool
-	Label      string
-	Muted      bool
-	Held       bool
-	Created    time.Time
-	Answered   time.Time
-	// EndReason says why the call ended, in a few words.
+	// Label is what ExpectMonitoringCall said of a monitoring call ("Listening:
+	// agent 1001 with 0912 345 678").
+	Label string
+	// Muted is true while the microphone is muted on the call.
+	Muted bool
+	// Held is true while the supervisor holds the call.
+	Held bool
+	// Created is when the call began ringing or dialing.
+	Created time.Time
+	// Answered is when the call was answered; zero before.
+	Answered time.Time
+	// End says why the call ended (CallEnded); the window shows it translated.
+	End CallEnd
+	// EndReason is the softphone's own words for the end, in English, for the log.
 	EndReason string
 }
 

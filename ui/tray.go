@@ -12,7 +12,7 @@ type trayState uint8
 
 const (
 	trayIdle    trayState = iota // connecting
-	trayOK                       // feed connected, softphone registered (or none)
+	trayOK                       // feed connected, softphone registered (or none configured)
 	trayInCall                   // the supervisor is in a call
 	trayProblem                  // feed lost or registration failed
 )
@@ -52,16 +52,20 @@ func newTray(u *UI) *tray {
 }
 
 func (t *tray) toggleDND() {
-	t.u.cfg.SIP.DoNotDisturb = !t.u.cfg.SIP.DoNotDisturb
-	t.dnd.Checked = t.u.cfg.SIP.DoNotDisturb
+	c := t.u.cfg
+	c.SIP.DoNotDisturb = !c.SIP.DoNotDisturb
+	t.u.setConfig(c)
+	t.dnd.Checked = c.SIP.DoNotDisturb
 	t.u.saveConfig()
 	t.menu.Refresh()
 	t.u.audit(AuditEntry{Action: "do_not_disturb", Result: onOff(t.dnd.Checked)})
 }
 
 func (t *tray) toggleAuto() {
-	t.u.cfg.AutoAnswerMonitoring = !t.u.cfg.AutoAnswerMonitoring
-	t.auto.Checked = t.u.cfg.AutoAnswerMonitoring
+	c := t.u.cfg
+	c.AutoAnswerMonitoring = !c.AutoAnswerMonitoring
+	t.u.setConfig(c)
+	t.auto.Checked = c.AutoAnswerMonitoring
 	t.u.saveConfig()
 	t.menu.Refresh()
 }
@@ -73,7 +77,8 @@ func onOff(b bool) string {
 	return "off"
 }
 
-// current works out the state from the feed, the registration and the calls.
+// current works out the state from the feed, the registration and the calls: OK only
+// once the feed is connected and the softphone (when there is one) registered.
 func (t *tray) current() trayState {
 	u := t.u
 	feed := u.lastSnap.Feed.State
@@ -83,7 +88,7 @@ func (t *tray) current() trayState {
 	if _, ok := u.panel.liveCall(); ok || u.panel.ringID != "" {
 		return trayInCall
 	}
-	if feed == monitor.FeedConnected {
+	if feed == monitor.FeedConnected && (u.o.Phone == nil || u.reg.State == RegRegistered) {
 		return trayOK
 	}
 	return trayIdle

@@ -96,11 +96,15 @@ type UI struct {
 	qmu   sync.Mutex
 	query monitor.Query
 
-	reg        Registration
-	expectMode monitor.MonitorMode
-	// lastMonitored is the call of the last monitoring action sent to the PBX.
-	lastMonitored monitor.Call
-	levelsOn      atomic.Bool
+	reg Registration
+	// monReq is the last monitoring action sent to the PBX.
+	monReq *monitorRequest
+	// supName is the supervisor's name for goroutines (u.cfg belongs to the UI
+	// goroutine); setConfig keeps it current.
+	supName atomic.Pointer[string]
+	// longWait is the long-wait threshold for the refresh goroutine.
+	longWait atomic.Int64
+	levelsOn atomic.Bool
 	pending       atomic.Bool
 	lastStats     []monitor.QueueStats
 	lastSnap      monitor.Snapshot
@@ -121,6 +125,7 @@ func New(o Options) *UI {
 	if u.o.Tick <= 0 {
 		u.o.Tick = time.Second
 	}
+	u.setConfig(o.Config)
 	u.prefs = u.app.Preferences()
 	u.win = u.app.NewWindow(tr("app.title"))
 	u.win.SetIcon(appIcon)
@@ -129,6 +134,7 @@ func New(o Options) *UI {
 	u.grid.longWait = time.Duration(u.cfg.LongWait)
 	u.grid.me = u.cfg.Supervisor
 	u.grid.onSelect = u.selectionChanged
+	u.grid.exists = func(id string) bool { _, ok := u.o.Board.Get(id); return ok }
 	u.grid.onMenu = u.showActionMenu
 	u.grid.onSort = func(col monitor.Column, desc bool) {
 		u.prefs.SetString(prefSortCol, col.String())
@@ -217,24 +223,56 @@ func (u *UI) mainMenu() *fyne.MainMenu {
 	settings := fyne.NewMenuItem(tr("menu.settings_ellipsis"), u.showSettings)
 	settings.Icon = theme.SettingsIcon()
 	file := fyne.NewMenu(tr("menu.file"), settings)
+	find := fyne.NewMenuItem(tr("menu.find"), u.focusSearch)
+	find.Shortcut = &desktopShortcutFind
 	view := fyne.NewMenu(tr("menu.view"),
 		fyne.NewMenuItem(tr("tab.calls"), func() { u.tabs.SelectIndex(0) }),
 		fyne.NewMenuItem(tr("tab.activity"), func() { u.tabs.SelectIndex(1) }),
 		fyne.NewMenuItemSeparator(),
+		find,
 		fyne.NewMenuItem(tr("filter.clear"), func() { u.filter.reset() }),
 	)
+	// The actions with their shortcuts: the desktop driver looks main-menu shortcuts
+	// up before the focused widget, so they work while the search box has the focus.
+	var calls []*fyne.MenuItem
+	for _, k := range monitor.ActionKinds {
+		k := k
+		label := actionText(k)
+		if k == monitor.ActTransfer {
+			label = tr("action.transfer_ellipsis")
+		}
+		it := fyne.NewMenuItem(label, func() { u.requestAction(k) })
+		it.Icon = actionIcon(k)
+		it.Shortcut = actionShortcuts[k]
+		if k == monitor.ActSteal {
+			calls = append(calls, fyne.NewMenuItemSeparator())
+		}
+		calls = append(calls, it)
+	}
+	call := fyne.NewMenu(tr("menu.call"), calls...)
 	about := fyne.NewMenuItem(tr("menu.about"), u.showAbout)
 	help := fyne.NewMenu(tr("menu.help"), about)
-	return fyne.NewMainMenu(file, view, help)
+	return fyne.NewMainMenu(file, view, call, help)
 }
 
+// focusSearch puts the keyboard focus in the search box (not while a dialog is open).
+func (u *UI) focusSearch() {
+	if u.dialogOpen() {
+		return
+	}
+	u.tabs.SelectIndex(0)
+	u.win.Canvas().Focus(u.filter.search)
+}
+
+// installShortcuts registers the action shortcuts on the canvas too (for drivers
+// without a main menu).
 func (u *UI) installShortcuts() {
 	c := u.win.Canvas()
 	for k, sc := range actionShortcuts {
 		k := k
 		c.AddShortcut(sc, func(fyne.Shortcut) { u.requestAction(k) })
 	}
-	c.AddShortcut(&desktopShortcutFind, func(fyne.Shortcut) { c.Focus(u.filter.search) })
+	c.AddShortcut(&desktopShortcutFind, func(fyne.Shortcut) { u.focusSearch() })
 }
 
 // setQuery rebuilds the query from the filter bar and the sort order.
@@ -260,11 +298,38 @@ func (u *UI) currentQuery() monitor.Query {
 // refreshNow takes a snapshot and shows it at once (on the UI goroutine).
 func (u *UI) refreshNow() {
 	s := u.o.Board.Snapshot(u.currentQuery())
-	u.apply(s, u.o.Board.Stats())
+	stats := u.o.Board.Stats()
+	u.apply(s, stats, u.longWaiting(stats))
 }
 
-// apply shows a snapshot and the queue figures: the per-tick update path.
-func (u *UI) apply(s monitor.Snapshot, stats []monitor.QueueStats) {
+// longWaiting returns the calls (of every queue, whatever the filters) waiting in a
+// queue for longer than the long-wait threshold. It looks at the calls only when a
+// queue's longest wait says there are some. It may run on any goroutine.
+func (u *UI) longWaiting(stats []monitor.QueueStats) []monitor.Call {
+	lw := time.Duration(u.longWait.Load())
+	if lw <= 0 {
+		return nil
+	}
+	over := false
+	for _, s := range stats {
+		over = over || (s.Waiting > 0 && s.LongestWait >= lw)
+	}
+	if !over {
+		return nil
+	}
+	s := u.o.Board.Snapshot(monitor.Query{Statuses: []monitor.Status{monitor.StatusCalling}, Sort: monitor.ColStartTime})
+	var out []monitor.Call
+	for _, c := range s.Calls {
+		if c.Waiting() && s.At.Sub(c.QueueJoinTime) >= lw {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// apply shows a snapshot and the queue figures, and notifies of the calls waiting
+// too long: the per-tick update path.
+func (u *UI) apply(s monitor.Snapshot, stats []monitor.QueueStats, waits []monitor.Call) {
 	u.lastSnap = s
 	u.lastStats = stats
 	u.grid.apply(s)
@@ -290,8 +355,11 @@ func (u *UI) apply(s monitor.Snapshot, stats []monitor.QueueStats) {
 		u.emptyBox.Refresh()
 	}
 	u.setFeed(s.Feed)
-	u.notify.queues(stats)
+	u.notify.longWaits(waits, s.At)
 	u.panel.tick(s.At)
+	u.panel.syncBoard()
+	u.closeIfCallGone()
+	u.refreshPicker()
 	u.tray.update()
 	if !u.readyLogged && len(s.Calls) > 0 {
 		// rows drawn by the previous refresh: the window really shows calls
@@ -343,11 +411,24 @@ func (u *UI) phoneReg() *Registration {
 	return &r
 }
 
-func (u *UI) supervisor() string {
-	if u.cfg.Supervisor != "" {
-		return u.cfg.Supervisor
+// setConfig makes c the settings in use (on the UI goroutine).
+func (u *UI) setConfig(c config.Config) {
+	u.cfg = c
+	name := c.Supervisor
+	if name == "" {
+		name = defaultSupervisor
 	}
-	return "Supervisor"
+	u.supName.Store(&name)
+	u.longWait.Store(int64(c.LongWait))
+}
+
+// supervisor is the supervisor's name for the audit log; it may be called on any
+// goroutine.
+func (u *UI) supervisor() string {
+	if p := u.supName.Load(); p != nil {
+		return *p
+	}
+	return defaultSupervisor
 }
 
 func (u *UI) setMessage(s string) { u.message.SetText(s) }
@@ -407,10 +488,11 @@ func (u *UI) refreshLoop(ctx context.Context) {
 		}
 		s := u.o.Board.Snapshot(u.currentQuery())
 		stats := u.o.Board.Stats()
+		waits := u.longWaiting(stats)
 		u.pending.Store(true)
 		fyne.Do(func() {
 			u.pending.Store(false)
-			u.apply(s, stats)
+			u.apply(s, stats, waits)
 		})
 	}
 }
@@ -484,17 +566,16 @@ func (u *UI) incomingCall(c PhoneCall) {
 		}
 		return
 	}
-	if c.Monitoring {
-		u.panel.monitored = u.lastMonitored
-	}
 	u.win.Show()
 	u.win.RequestFocus()
 	u.notify.incoming(c)
 }
 
+// callEnded says that a softphone call ended, and why, in the interface language.
 func (u *UI) callEnded(c PhoneCall) {
-	if c.EndReason != "" {
-		u.setMessage(trf("msg.call_ended_reason", "Caller", callLabel(c), "Reason", c.EndReason))
+	u.log.Info("softphone call ended", "call", c.ID, "reason", c.EndReason)
+	if r := endText(c.End); r != "" {
+		u.setMessage(trf("msg.call_ended_reason", "Caller", callLabel(c), "Reason", r))
 	} else {
 		u.setMessage(trf("msg.call_ended", "Caller", callLabel(c)))
 	}
