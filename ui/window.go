@@ -103,13 +103,13 @@ type UI struct {
 	// goroutine); setConfig keeps it current.
 	supName atomic.Pointer[string]
 	// longWait is the long-wait threshold for the refresh goroutine.
-	longWait atomic.Int64
-	levelsOn atomic.Bool
-	pending       atomic.Bool
-	lastStats     []monitor.QueueStats
-	lastSnap      monitor.Snapshot
-	started       bool
-	readyLogged   bool
+	longWait    atomic.Int64
+	levelsOn    atomic.Bool
+	pending     atomic.Bool
+	lastStats   []monitor.QueueStats
+	lastSnap    monitor.Snapshot
+	started     bool
+	readyLogged bool
 	// bg counts the goroutines started for actions, so tests can wait for them.
 	bg sync.WaitGroup
 }
