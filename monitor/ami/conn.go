@@ -3,8 +3,10 @@ package ami
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -179,36 +181,74 @@ func (d *Driver) tlsConfig() (*tls.Config, error) {
 	return tc, nil
 }
 
-// login sends Login and reads messages until its response (nothing else comes first).
+// login logs in. Over TLS it sends the secret (the connection is private); over plain
+// TCP it never does: it asks for a challenge (Action: Challenge, AuthType: MD5) and sends
+// Key, the hex MD5 of the challenge followed by the secret, as manager.c's authenticate
+// expects.
 func (s *session) login() error {
+	user := s.d.cfg.User
+	a := newAction("Login").add("Username", user)
+	if s.d.cfg.TLS {
+		a.add("Secret", s.d.cfg.Secret)
+	} else {
+		m, err := s.roundTrip(newAction("Challenge").add("AuthType", "MD5"))
+		if err != nil {
+			return fmt.Errorf("AMI login as %q (challenge): %w", user, err)
+		}
+		challenge := m.Value("Challenge")
+		if m.Value("Response") != "Success" || challenge == "" {
+			msg := m.Value("Message")
+			if msg == "" {
+				msg = "no challenge given"
+			}
+			return fmt.Errorf("AMI login as %q: the PBX refused the MD5 challenge: %s: %w", user, msg, monitor.ErrAuth)
+		}
+		a.add("AuthType", "MD5").add("Key", md5Key(challenge, s.d.cfg.Secret))
+	}
+	m, err := s.roundTrip(a)
+	if err != nil {
+		return fmt.Errorf("AMI login as %q: %w", user, err)
+	}
+	if m.Value("Response") == "Success" {
+		return nil
+	}
+	msg := m.Value("Message")
+	if msg == "" {
+		msg = "refused"
+	}
+	return fmt.Errorf("AMI login as %q: %s: %w", user, msg, monitor.ErrAuth)
+}
+
+// md5Key is the Key of an MD5 login: the lower-case hex MD5 of the challenge followed by
+// the secret.
+func md5Key(challenge, secret string) string {
+	sum := md5.Sum([]byte(challenge + secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// roundTrip sends an action before the reader goroutine runs (the login) and reads
+// messages until its reply; events before it are skipped. The reply is a copy.
+func (s *session) roundTrip(a *action) (*Message, error) {
 	id := s.d.nextID()
-	a := newAction("Login").add("Username", s.d.cfg.User).add("Secret", s.d.cfg.Secret)
 	b, err := a.encode(id)
 	if err != nil {
-		return fmt.Errorf("AMI login: %w", err)
+		return nil, err
 	}
 	if _, err := s.conn.Write(b); err != nil {
-		return fmt.Errorf("AMI login: %w: %w", monitor.ErrUnreachable, err)
+		return nil, fmt.Errorf("%w: %w", monitor.ErrUnreachable, err)
 	}
 	for {
 		m, err := s.rd.Next()
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("AMI login as %q: the PBX closed the connection without a reply: %w", s.d.cfg.User, monitor.ErrUnreachable)
+				return nil, fmt.Errorf("the PBX closed the connection without a reply: %w", monitor.ErrUnreachable)
 			}
-			return fmt.Errorf("AMI login: %w: %w", monitor.ErrUnreachable, err)
+			return nil, fmt.Errorf("%w: %w", monitor.ErrUnreachable, err)
 		}
 		if m.IsEvent() || string(m.Get("ActionID")) != id {
 			continue
 		}
-		if string(m.Get("Response")) == "Success" {
-			return nil
-		}
-		msg := m.Value("Message")
-		if msg == "" {
-			msg = "refused"
-		}
-		return fmt.Errorf("AMI login as %q: %s: %w", s.d.cfg.User, msg, monitor.ErrAuth)
+		return m.Clone(), nil
 	}
 }
 

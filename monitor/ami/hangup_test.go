@@ -86,7 +86,7 @@ func TestHangupAllGone(t *testing.T) {
 		t.Fatalf("hang up with every leg gone: %v, want ErrCallGone", err)
 	}
 	<-sc.Done
-	if got := strings.Join(sc.ActionNames(), ","); !strings.HasPrefix(got, "Login,QueueStatus,CoreShowChannels,Hangup,Hangup") {
+	if got := strings.Join(sc.ActionNames(), ","); !strings.HasPrefix(got, "Challenge,Login,QueueStatus,CoreShowChannels,Hangup,Hangup") {
 		t.Errorf("actions %s", got)
 	}
 }

@@ -340,7 +340,7 @@ func TestActWithoutRun(t *testing.T) {
 			}
 		}
 		// the Logoff may still be on its way when the script ends
-		if got := strings.Join(names, ","); !strings.HasPrefix(got, strings.TrimSuffix("Login,QueueStatus,CoreShowChannels,"+tc.name, ",")) || tc.name == "" && strings.Contains(got, "Transfer") {
+		if got := strings.Join(names, ","); !strings.HasPrefix(got, strings.TrimSuffix("Challenge,Login,QueueStatus,CoreShowChannels,"+tc.name, ",")) || tc.name == "" && strings.Contains(got, "Transfer") {
 			t.Errorf("%s: actions %s", tc.a.Kind, got)
 		}
 		if act == nil {

@@ -125,7 +125,7 @@ func TestActionRefusals(t *testing.T) {
 	got := strings.Join(sc.ActionNames(), ",")
 	// the hang-up tried the customer's leg, then (after the grace) the agent's: both
 	// "No such channel" in this replay
-	want := "Login,QueueStatus,CoreShowChannels,Ping,Ping,Hangup,Hangup,Originate,Redirect"
+	want := "Challenge,Login,QueueStatus,CoreShowChannels,Ping,Ping,Hangup,Hangup,Originate,Redirect"
 	if got != want {
 		t.Errorf("actions sent %s, want %s", got, want)
 	}
