@@ -15,6 +15,16 @@ type syncCollector struct {
 	members map[string]*member
 	entries map[string]queueEntry
 	items   []*channel
+	// at is when the lists arrived (the first item): ages and waits count back from it
+	at time.Time
+}
+
+// time returns the collector's reference time, taking it at the first item.
+func (sc *syncCollector) time(now func() time.Time) time.Time {
+	if sc.at.IsZero() {
+		sc.at = now()
+	}
+	return sc.at
 }
 
 func newSyncCollector() *syncCollector {
@@ -51,6 +61,7 @@ func (mp *mapper) queueStatusItem(sc *syncCollector, m *Message) {
 		mb.paused = string(m.Get("Paused")) == "1"
 		mb.inCall = string(m.Get("InCall")) == "1"
 	case "QueueEntry":
+		sc.time(mp.cfg.now)
 		uid := string(m.Get("Uniqueid"))
 		if uid == "" {
 			return
@@ -117,7 +128,7 @@ func (mp *mapper) channelItem(sc *syncCollector, m *Message) {
 		}
 	}
 	if ch.created.IsZero() {
-		ch.created = mp.cfg.now().Add(-age)
+		ch.created = sc.time(mp.cfg.now).Add(-age)
 	}
 	sc.items = append(sc.items, ch)
 }
@@ -141,7 +152,7 @@ func uidLess(a, b string) bool {
 // channelsComplete replaces the mapper's channels and calls with the PBX's list and
 // emits the EventSync that makes the board equal to it.
 func (mp *mapper) channelsComplete(sc *syncCollector) {
-	now := mp.cfg.now()
+	now := sc.time(mp.cfg.now)
 	items := sc.items
 	sc.items = nil
 	sort.SliceStable(items, func(i, j int) bool { return uidLess(items[i].uid, items[j].uid) })
