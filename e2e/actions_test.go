@@ -99,8 +99,9 @@ func actAsync(r *rig, a monitor.Action) <-chan error {
 }
 
 // Without auto-answer the supervisor's phone rings (180) and the supervisor decides:
-// declining fails the action and leaves the call as it was; the window's own
-// announcement (ExpectMonitoringCall) answers by itself.
+// declining fails the action and leaves the call as it was; answering by hand connects
+// the mode asked for; the window's own announcement (ExpectMonitoringCall) answers by
+// itself.
 func TestRingingDeclineAndAnnouncedCall(t *testing.T) {
 	r := newRig(t, rigOptions{noAutoAnswer: true})
 	c := r.talkingCalls()[0]
@@ -120,9 +121,35 @@ func TestRingingDeclineAndAnnouncedCall(t *testing.T) {
 	if !errors.Is(err, monitor.ErrRejected) || !strings.Contains(err.Error(), "declined") {
 		t.Errorf("declined listen returned %v, want ErrRejected saying the supervisor declined", err)
 	}
-	if row, _ := r.boardCall(c.ID); row.Monitor != monitor.MonitorNone || row.LastAgent != c.LastAgent {
-		t.Errorf("after the decline the grid shows monitor %q with %q, want the call as it was", row.Monitor, row.LastAgent)
+	if row, _ := r.boardCall(c.ID); row.Monitor != monitor.MonitorNone || row.LastAgent != c.LastAgent || row.Stolen {
+		t.Errorf("after the decline the grid shows %+v, want the call as it was", row)
 	}
+	if len(r.pbx.Sessions()) != 0 {
+		t.Error("the demo PBX has a session after the decline")
+	}
+
+	// Answered by hand: the grid shows the mode asked for; hanging up clears it.
+	_, res = r.request(monitor.ActBarge, c.ID)
+	in = r.nextIncoming(2 * time.Second)
+	if row, _ := r.boardCall(c.ID); row.Monitor != monitor.MonitorPending {
+		t.Errorf("while the phone rings the grid shows %q, want Pending", row.Monitor)
+	}
+	if err := in.call.Answer(r.ctx); err != nil {
+		t.Fatalf("answer: %v", err)
+	}
+	if err := r.result(res); err != nil {
+		t.Fatalf("barge answered by hand: %v", err)
+	}
+	if row, _ := r.boardCall(c.ID); row.Monitor != monitor.MonitorBarge {
+		t.Errorf("after the answer the grid shows %q, want Barge", row.Monitor)
+	}
+	if err := in.call.Hangup(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("the marker goes when the supervisor hangs up", 2*time.Second, func() bool {
+		row, _ := r.boardCall(c.ID)
+		return row.Monitor == monitor.MonitorNone && len(r.pbx.Sessions()) == 0
+	})
 
 	cancel := r.ph.ExpectMonitoringCall(phone.MonitorExpectation{Label: "Listening: " + c.LastAgent})
 	defer cancel()

@@ -15,6 +15,10 @@ import (
 //     when the call ends, is stolen or transferred (EventMonitorStopped).
 //   - steal cuts the agent off and makes the supervisor the customer's party (EventStolen);
 //     the agent is free at once.
+//   - with Config.OnMonitor, listen, whisper, barge and steal first ring the supervisor:
+//     the call shows MonitorPending, the session or the steal happens when the
+//     supervisor answers, and a ring that fails clears the marker (EventMonitorStopped).
+//     Act returns when the hook does (see Config.OnMonitor).
 //   - transfer cuts the agent (or the supervisor, after a steal) off and rings the chosen
 //     agent (EventAgentRinging), who answers a few seconds later (EventAnswered); the
 //     agent cut off is free at once.
@@ -113,49 +117,19 @@ func (d *Driver) monitorCall(ctx context.Context, c *call, a monitor.Action) err
 		s.stopMonitor(s.session)
 	}
 	s.session = c
-	hook := d.hook
-	if hook == nil {
-		c.mon = mode
-		c.monGen++
-		s.emit(monitor.Event{Kind: monitor.EventMonitorStarted, CallID: c.id, At: s.at(s.now), Mode: mode, Supervisor: s.supervisor})
-		d.mu.Unlock()
-		d.log.Info("demo: monitoring started", "call", c.id, "mode", mode.String())
-		return nil
-	}
-	c.mon = monitor.MonitorPending
-	c.monGen++
-	token := c.monGen
-	s.emit(monitor.Event{Kind: monitor.EventMonitorStarted, CallID: c.id, At: s.at(s.now), Mode: monitor.MonitorPending, Supervisor: s.supervisor})
-	req := d.requestLocked(c, a.Kind, mode)
-	d.mu.Unlock()
-
-	herr := hook(ctx, req)
-
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if c.ph == phEnded {
-		return actionErr(a, monitor.ErrCallGone, "the call ended while the supervisor's phone rang")
-	}
-	if c.monGen != token {
-		return actionErr(a, monitor.ErrNotApplicable, "the call changed while the supervisor's phone rang")
-	}
-	if herr != nil {
-		s.stopMonitor(c)
-		return hookErr(a, herr)
-	}
-	if why := monitorApplies(c, mode); why != "" {
-		s.stopMonitor(c)
-		return actionErr(a, monitor.ErrNotApplicable, why)
+	if hook := d.hook; hook != nil {
+		return d.ring(ctx, hook, c, a, mode)
 	}
 	c.mon = mode
+	c.monGen++
 	s.emit(monitor.Event{Kind: monitor.EventMonitorStarted, CallID: c.id, At: s.at(s.now), Mode: mode, Supervisor: s.supervisor})
+	d.mu.Unlock()
 	d.log.Info("demo: monitoring started", "call", c.id, "mode", mode.String())
 	return nil
 }
 
 // steal runs the steal action; entered with d.mu held, returns with it released.
 func (d *Driver) steal(ctx context.Context, c *call, a monitor.Action) error {
-	s := &d.sim
 	if !agentTalking(c) {
 		d.mu.Unlock()
 		if c.stolen {
@@ -168,40 +142,18 @@ func (d *Driver) steal(ctx context.Context, c *call, a monitor.Action) error {
 		return actionErr(a, monitor.ErrNotApplicable, "the supervisor's phone is already ringing for this call")
 	}
 	if hook := d.hook; hook != nil {
-		prev := c.mon
-		c.mon = monitor.MonitorPending
-		c.monGen++
-		token := c.monGen
-		s.emit(monitor.Event{Kind: monitor.EventMonitorStarted, CallID: c.id, At: s.at(s.now), Mode: monitor.MonitorPending, Supervisor: s.supervisor})
-		req := d.requestLocked(c, a.Kind, monitor.MonitorNone)
-		d.mu.Unlock()
-
-		herr := hook(ctx, req)
-
-		d.mu.Lock()
-		if c.ph == phEnded {
-			d.mu.Unlock()
-			return actionErr(a, monitor.ErrCallGone, "the call ended while the supervisor's phone rang")
-		}
-		if c.monGen != token {
-			d.mu.Unlock()
-			return actionErr(a, monitor.ErrNotApplicable, "the call changed while the supervisor's phone rang")
-		}
-		if herr != nil || !agentTalking(c) {
-			// leave the call as it was
-			if prev == monitor.MonitorNone {
-				s.stopMonitor(c)
-			} else {
-				c.mon = prev
-				s.emit(monitor.Event{Kind: monitor.EventMonitorStarted, CallID: c.id, At: s.at(s.now), Mode: prev, Supervisor: s.supervisor})
-			}
-			d.mu.Unlock()
-			if herr != nil {
-				return hookErr(a, herr)
-			}
-			return actionErr(a, monitor.ErrNotApplicable, "no agent is talking on this call")
-		}
+		return d.ring(ctx, hook, c, a, monitor.MonitorNone)
 	}
+	ag := d.stealLocked(c)
+	d.mu.Unlock()
+	d.log.Info("demo: call taken over by the supervisor", "call", c.id, "agent", ag)
+	return nil
+}
+
+// stealLocked cuts the agent off and makes the supervisor the customer's party; it
+// returns the agent's ID. d.mu is held and an agent talks on c.
+func (d *Driver) stealLocked(c *call) string {
+	s := &d.sim
 	s.stopMonitor(c)
 	ag := c.agent
 	c.agent = nil
@@ -209,9 +161,257 @@ func (d *Driver) steal(ctx context.Context, c *call, a monitor.Action) error {
 	c.lastAgent = s.supervisor
 	s.emit(monitor.Event{Kind: monitor.EventStolen, CallID: c.id, At: s.at(s.now), Supervisor: s.supervisor})
 	s.makeAvailable(ag) // cut off mid-call: free at once
+	return ag.id
+}
+
+// ring hands a listen, whisper, barge or steal request to the OnMonitor hook with a
+// ticket for its outcome; it is entered with d.mu held and returns with it released.
+// The call shows MonitorPending until the hook reports the answer or the failure
+// through the ticket.
+func (d *Driver) ring(ctx context.Context, hook func(context.Context, MonitorRequest) error, c *call, a monitor.Action, mode monitor.MonitorMode) error {
+	s := &d.sim
+	c.mon = monitor.MonitorPending
+	c.monGen++ // any request that held the call before is over (a steal replaces a listen)
+	t := &MonitorTicket{d: d, c: c, kind: a.Kind, mode: mode, gen: c.monGen}
+	s.emit(monitor.Event{Kind: monitor.EventMonitorStarted, CallID: c.id, At: s.at(s.now), Mode: monitor.MonitorPending, Supervisor: s.supervisor})
+	req := d.requestLocked(c, a.Kind, mode)
+	req.Ticket = t
 	d.mu.Unlock()
-	d.log.Info("demo: call taken over by the supervisor", "call", c.id, "agent", ag.id)
+
+	herr := hook(ctx, req)
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if herr != nil {
+		t.failLocked(herr)
+		return hookErr(a, herr)
+	}
+	if t.state == ticketPending {
+		if err := t.pendingErrLocked(); err != nil {
+			t.state, t.err = ticketFailed, err // overtaken while the hook returned
+		} else {
+			d.log.Info("demo: the supervisor's phone rings", "call", c.id, "action", a.Kind.String())
+			return nil
+		}
+	}
+	if t.state == ticketFailed {
+		return hookErr(a, t.err)
+	}
+	return nil // answered (and possibly over already)
+}
+
+// MonitorTicket is the demo driver's side of one listen, whisper, barge or steal request
+// handed to Config.OnMonitor (MonitorRequest.Ticket). The hook reports through it what
+// became of the supervisor's call: Answered when the supervisor picks up, Failed when the
+// phone could not be rung or was not answered, Ended when the supervisor's call is over;
+// SwitchMode is a mode switch from the supervisor's phone (DTMF). Each report is applied
+// to the simulated call at once, under the driver's lock, in the order the hook makes
+// them, so the call never keeps a marker for a session that is gone, whatever the
+// timing: a supervisor who hangs up the moment they answered, a call that ends while
+// the phone rings, a steal the supervisor drops at once.
+//
+// A ticket is current while nothing else took the call over: the call ending, a
+// transfer, StopMonitor, another request on the call or a request on another call (the
+// supervisor has one session at a time) end it, and its reports then change nothing.
+// Its methods are safe for concurrent use.
+type MonitorTicket struct {
+	d    *Driver
+	c    *call // guarded by d.mu, like every field below
+	kind monitor.ActionKind
+	mode monitor.MonitorMode
+	gen  uint32 // c.monGen while the request holds the call
+
+	state ticketState
+	err   error // why it failed
+}
+
+type ticketState uint8
+
+const (
+	ticketPending  ticketState = iota // the supervisor's phone rings
+	ticketAnswered                    // the supervisor is connected
+	ticketFailed                      // never connected
+	ticketEnded                       // the supervisor's call is over
+)
+
+// Answered reports that the supervisor answered. For listen, whisper and barge the call
+// shows the mode (EventMonitorStarted); for a steal the agent is cut off and the
+// supervisor becomes the customer's party (EventStolen). It fails, changing nothing but
+// the pending marker, if the request is no longer current (ErrCallGone when the call
+// ended, ErrNotApplicable when it changed: then the supervisor's call must be hung up).
+func (t *MonitorTicket) Answered() error {
+	d := t.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := &d.sim
+	c := t.c
+	if t.state != ticketPending {
+		return t.errorf(monitor.ErrNotApplicable, "the request was already settled")
+	}
+	if err := t.pendingErrLocked(); err != nil {
+		t.state, t.err = ticketFailed, err
+		return err
+	}
+	if t.kind == monitor.ActSteal {
+		if !agentTalking(c) {
+			s.stopMonitor(c)
+			t.state, t.err = ticketFailed, t.errorf(monitor.ErrNotApplicable, "no agent is talking on this call any more")
+			return t.err
+		}
+		ag := d.stealLocked(c)
+		t.gen = c.monGen
+		t.state = ticketAnswered
+		d.log.Info("demo: call taken over by the supervisor", "call", c.id, "agent", ag)
+		return nil
+	}
+	if why := monitorApplies(c, t.mode); why != "" {
+		s.stopMonitor(c)
+		t.state, t.err = ticketFailed, t.errorf(monitor.ErrNotApplicable, why)
+		return t.err
+	}
+	c.mon = t.mode
+	t.state = ticketAnswered
+	s.emit(monitor.Event{Kind: monitor.EventMonitorStarted, CallID: c.id, At: s.at(s.now), Mode: t.mode, Supervisor: s.supervisor})
+	d.log.Info("demo: monitoring started", "call", c.id, "mode", t.mode.String())
 	return nil
+}
+
+// Failed reports that the supervisor was not connected (not reachable, declined, no
+// answer, the ring given up): if the request still holds the call, its marker goes
+// (EventMonitorStopped) and the call is as it was, with its agent. It does nothing once
+// the request was answered, failed or ended.
+func (t *MonitorTicket) Failed(err error) {
+	t.d.mu.Lock()
+	defer t.d.mu.Unlock()
+	t.failLocked(err)
+}
+
+func (t *MonitorTicket) failLocked(err error) {
+	if t.state != ticketPending {
+		return
+	}
+	if err == nil {
+		err = t.errorf(monitor.ErrRejected, "the supervisor's call failed")
+	}
+	t.state, t.err = ticketFailed, err
+	if t.pendingErrLocked() == nil {
+		t.d.sim.stopMonitor(t.c)
+		t.d.log.Info("demo: the supervisor was not connected", "call", t.c.id, "action", t.kind.String(), "error", err)
+	}
+}
+
+// Ended reports that the supervisor's call is over (the supervisor hung up, or the SIP
+// side stopped). If the request still holds the call: a listen, whisper or barge
+// session stops (EventMonitorStopped) and the call goes on; a call the supervisor stole
+// ends (EventCallEnded), its only agent-side party gone; a request still ringing fails.
+// Calling it again, or after Failed, does nothing.
+func (t *MonitorTicket) Ended() {
+	d := t.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := &d.sim
+	c := t.c
+	switch t.state {
+	case ticketPending:
+		t.failLocked(t.errorf(monitor.ErrRejected, "the supervisor's call ended before it was answered"))
+	case ticketAnswered:
+		t.state = ticketEnded
+		if !t.liveLocked() {
+			return
+		}
+		if t.kind == monitor.ActSteal {
+			s.endCall(c, monitor.EndCompleted)
+			d.log.Info("demo: the call ended with the supervisor's call (they had taken it over)", "call", c.id)
+			return
+		}
+		s.stopMonitor(c)
+		d.log.Info("demo: monitoring stopped: the supervisor's call ended", "call", c.id)
+	}
+}
+
+// SwitchMode switches a connected listen, whisper or barge session to mode (a DTMF digit
+// on the supervisor's phone), with EventMonitorStarted. It fails with ErrNotApplicable
+// for a steal, for a mode that is not listen, whisper or barge, and once the session is
+// over: a digit that arrives late never starts a new session.
+func (t *MonitorTicket) SwitchMode(mode monitor.MonitorMode) error {
+	switch mode {
+	case monitor.MonitorListen, monitor.MonitorWhisper, monitor.MonitorBarge:
+	default:
+		return t.errorf(monitor.ErrNotApplicable, fmt.Sprintf("%s is not a monitoring mode", mode))
+	}
+	d := t.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := &d.sim
+	c := t.c
+	if t.kind == monitor.ActSteal {
+		return t.errorf(monitor.ErrNotApplicable, "the supervisor took this call over")
+	}
+	if t.state != ticketAnswered || !t.liveLocked() {
+		return t.errorf(monitor.ErrNotApplicable, "the monitoring session is over")
+	}
+	if c.mon != mode {
+		c.mon = mode
+		s.emit(monitor.Event{Kind: monitor.EventMonitorStarted, CallID: c.id, At: s.at(s.now), Mode: mode, Supervisor: s.supervisor})
+	}
+	return nil
+}
+
+// Live reports whether the request still holds the call, and its mode: MonitorPending
+// while the phone rings, the current mode of a connected listen, whisper or barge
+// (switched by SwitchMode or by Act from the window), MonitorNone for a call the
+// supervisor stole and still has. False once it failed or ended, or something else
+// took the call over.
+func (t *MonitorTicket) Live() (monitor.MonitorMode, bool) {
+	t.d.mu.Lock()
+	defer t.d.mu.Unlock()
+	switch t.state {
+	case ticketPending:
+		if t.pendingErrLocked() == nil {
+			return monitor.MonitorPending, true
+		}
+	case ticketAnswered:
+		if t.liveLocked() {
+			if t.kind == monitor.ActSteal {
+				return monitor.MonitorNone, true
+			}
+			return t.c.mon, true
+		}
+	}
+	return monitor.MonitorNone, false
+}
+
+// pendingErrLocked says why a ringing request no longer holds its call, or nil.
+func (t *MonitorTicket) pendingErrLocked() error {
+	c := t.c
+	switch {
+	case c.ph == phEnded:
+		return t.errorf(monitor.ErrCallGone, "the call ended while the supervisor's phone rang")
+	case c.monGen != t.gen || c.mon != monitor.MonitorPending:
+		return t.errorf(monitor.ErrNotApplicable, "the call changed while the supervisor's phone rang")
+	}
+	return nil
+}
+
+// liveLocked says whether an answered request still holds its call.
+func (t *MonitorTicket) liveLocked() bool {
+	c := t.c
+	if c.ph == phEnded || c.monGen != t.gen {
+		return false
+	}
+	if t.kind == monitor.ActSteal {
+		// a transfer gives the call an agent again (and puts it in phTransfer)
+		return c.stolen && c.agent == nil && c.ph == phTalking
+	}
+	switch c.mon {
+	case monitor.MonitorListen, monitor.MonitorWhisper, monitor.MonitorBarge:
+		return true
+	}
+	return false
+}
+
+func (t *MonitorTicket) errorf(typed error, detail string) error {
+	return actionErr(monitor.Action{Kind: t.kind, CallID: t.c.id}, typed, detail)
 }
 
 // transferLocked moves an answered call to another agent; d.mu is held.

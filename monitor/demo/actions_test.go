@@ -400,13 +400,15 @@ func TestMonitoringNeedsAnAgentOnTheCall(t *testing.T) {
 }
 
 // phoneHook plays the SIP side of issue 5: it records requests, shows what the board
-// says while "the phone rings", and answers or fails as told.
+// says while "the phone rings", and answers at once (through the ticket), fails as told,
+// or, with ringOnly, returns while the phone rings, leaving the ticket to the test.
 type phoneHook struct {
 	mu       sync.Mutex
 	requests []MonitorRequest
 	during   []monitor.Call
 	board    *monitor.Board
 	fail     error
+	ringOnly bool
 	while    func()
 }
 
@@ -420,7 +422,21 @@ func (h *phoneHook) ring(ctx context.Context, req MonitorRequest) error {
 	if h.while != nil {
 		h.while()
 	}
-	return h.fail
+	if h.fail != nil || h.ringOnly {
+		return h.fail
+	}
+	return req.Ticket.Answered()
+}
+
+// last is the last request the hook was given.
+func (h *phoneHook) last(t *testing.T) MonitorRequest {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.requests) == 0 {
+		t.Fatal("the hook was never called")
+	}
+	return h.requests[len(h.requests)-1]
 }
 
 func TestOnMonitorHookRingsTheSupervisor(t *testing.T) {

@@ -73,13 +73,19 @@ type Config struct {
 	Tick time.Duration
 	// Logger receives the driver's log lines; nil means slog.Default().
 	Logger *slog.Logger
-	// OnMonitor, when set, is called for listen, whisper, barge and steal before the
-	// simulated PBX connects the supervisor: it should ring the supervisor's softphone
-	// and return nil once the supervisor answered, or an error if they could not be
-	// reached (the action then fails with that error, or monitor.ErrRejected, and the
-	// call is left as it was). While it runs the call shows monitor.MonitorPending.
-	// Switching the mode of a session already connected does not call it. Without
-	// OnMonitor the supervisor is connected at once.
+	// OnMonitor, when set, is called for listen, whisper, barge and steal: it rings the
+	// supervisor's softphone. The call shows monitor.MonitorPending from the request on,
+	// and the hook reports what became of the supervisor's call through r.Ticket:
+	// Answered when the supervisor picks up (the call then shows the mode, or the steal
+	// happens), Failed when they are not connected (EventMonitorStopped: the call is as
+	// it was), Ended when the supervisor's call is over (the marker goes; a stolen call
+	// ends). Act returns when the hook does: nil once the supervisor answered, or
+	// while the phone still rings (the outcome follows through the ticket, as with a
+	// PBX's asynchronous originate); an error when the phone could not be rung or was
+	// not answered: the action fails with that error's typed cause (or
+	// monitor.ErrRejected) and the call is left as it was. Switching the mode of a
+	// connected session does not call it. Without OnMonitor the supervisor is
+	// connected at once.
 	OnMonitor func(ctx context.Context, r MonitorRequest) error
 }
 
@@ -125,6 +131,9 @@ type MonitorRequest struct {
 	AgentID string
 	// Supervisor is the supervisor's name.
 	Supervisor string
+	// Ticket is how the hook reports what became of the supervisor's call (see
+	// MonitorTicket); every request from the driver has one.
+	Ticket *MonitorTicket
 }
 
 // DefaultQueues returns the default queues: customer care, sales, technical support and
@@ -354,8 +363,8 @@ func (d *Driver) Agents(ctx context.Context) ([]monitor.Agent, error) {
 }
 
 // SetOnMonitor replaces Config.OnMonitor (nil removes it): the app builds the driver
-// before its softphone exists and connects the two afterwards. Actions already waiting
-// for the old hook finish with it.
+// before its softphone exists and connects the two afterwards. Requests already given
+// to the old hook finish with it (their tickets stay valid).
 func (d *Driver) SetOnMonitor(f func(ctx context.Context, r MonitorRequest) error) {
 	d.mu.Lock()
 	d.hook = f

@@ -65,12 +65,9 @@ const (
 )
 
 // Centre is the simulated contact centre the PBX serves; *demo.Driver implements it.
+// The PBX only reads it: every change a monitoring call makes to the simulated call
+// goes through the request's demo.MonitorTicket.
 type Centre interface {
-	// Act carries out a supervisor action (the PBX uses it for DTMF mode switches and
-	// to end a stolen call the supervisor hung up).
-	Act(ctx context.Context, a monitor.Action) error
-	// StopMonitor ends the supervisor's monitoring session on a call.
-	StopMonitor(callID string) error
 	// TruthCall is the centre's own view of a call in progress.
 	TruthCall(id string) (monitor.Call, bool)
 }
@@ -145,6 +142,7 @@ type PBX struct {
 	bindings map[string]*binding
 	regSeq   uint64
 	sessions map[*Session]struct{}
+	dialing  map[string]*Session // by SIP Call-ID, from the INVITE until the session ends
 	closed   bool
 	wg       sync.WaitGroup
 
@@ -222,6 +220,7 @@ func Start(ctx context.Context, cfg Config) (*PBX, error) {
 		served:   make(chan struct{}),
 		bindings: make(map[string]*binding),
 		sessions: make(map[*Session]struct{}),
+		dialing:  make(map[string]*Session),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	srv.OnRegister(p.handleRegister)
@@ -230,6 +229,7 @@ func Start(ctx context.Context, cfg Config) (*PBX, error) {
 		diago.WithServer(srv),
 		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: host, BindPort: port}),
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs}),
+		diago.WithServerRequestMiddleware(p.earlyBye),
 	)
 	p.dg.HandleFunc(p.serveInvite)
 
@@ -339,36 +339,50 @@ func (p *PBX) Close() error {
 	return err
 }
 
-// errWithdrawn, errCallEnded and errNoAnswer say why a ringing monitoring call was given up.
+// errStopped, errWithdrawn, errCallEnded, errNoAnswer and errGivenUp say why a ringing
+// monitoring call was given up.
 var (
 	errStopped   = errors.New("the demo PBX stopped")
 	errWithdrawn = errors.New("the monitoring request was withdrawn")
 	errCallEnded = errors.New("the call ended while the supervisor's phone rang")
 	errNoAnswer  = errors.New("the supervisor's phone did not answer")
+	errGivenUp   = errors.New("the request was given up")
 )
 
-// OnMonitor rings the supervisor's softphone for a listen, whisper, barge or steal
-// request of the demo driver and returns once the supervisor answered (then the
-// session runs until the call or the supervisor's call ends), or with an error wrapping
-// monitor.ErrUnreachable (no softphone registered, no answer, unreachable),
-// monitor.ErrRejected (the supervisor declined) or monitor.ErrCallGone (the call ended
-// while it rang). Use it as demo.Config.OnMonitor.
+// OnMonitor is the demo driver's hook (demo.Config.OnMonitor): it rings the
+// supervisor's softphone for a listen, whisper, barge or steal request and returns once
+// the supervisor answered (the session runs, and the driver already shows the mode or
+// made the steal) or the ring failed: monitor.ErrUnreachable (none registered, no
+// answer within Config.RingTimeout, unreachable, the PBX stopped), monitor.ErrRejected
+// (declined), monitor.ErrCallGone or monitor.ErrNotApplicable (the call ended or the
+// request was withdrawn while it rang: the INVITE is cancelled), or ctx's error (ctx
+// ended first: the INVITE is cancelled). A failed ring leaves the call as it was.
+//
+// Every outcome reaches the simulated call through r.Ticket, from the PBX's own
+// goroutine and in order: the answer before anything can see the supervisor's call
+// end, the end of that call whenever it comes. A request on a call that already has a
+// session replaces it (BYE first).
 func (p *PBX) OnMonitor(ctx context.Context, r demo.MonitorRequest) error {
 	mode := modeOfAction(r.Kind)
 	if mode == 0 {
 		return fmt.Errorf("demo PBX: %s is not a monitoring action: %w", r.Kind, monitor.ErrRejected)
 	}
+	if r.Ticket == nil {
+		return fmt.Errorf("demo PBX: %s call %s: the request has no ticket from the demo driver: %w", r.Kind, r.Call.ID, monitor.ErrRejected)
+	}
 	centre := p.getCentre()
 	if centre == nil {
 		return fmt.Errorf("demo PBX: no contact centre attached: %w", monitor.ErrUnreachable)
 	}
-	if !p.begin() {
-		return fmt.Errorf("demo PBX: stopped: %w", monitor.ErrUnreachable)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("demo PBX: call %s: ring the supervisor: %w", r.Call.ID, err)
 	}
-	defer p.wg.Done()
 	target, err := p.target()
 	if err != nil {
 		return err
+	}
+	if !p.begin() {
+		return fmt.Errorf("demo PBX: stopped: %w", monitor.ErrUnreachable)
 	}
 	// A new request on a call replaces the session on it (for example a steal while
 	// listening: on a real PBX the spy channel goes when the agent's leg does).
@@ -378,7 +392,19 @@ func (p *PBX) OnMonitor(ctx context.Context, r demo.MonitorRequest) error {
 		}
 	}
 	s := newSession(p, centre, r, mode)
-	return s.connect(ctx, target)
+	ictx, giveUp := context.WithCancelCause(context.Background())
+	res := make(chan error, 1)
+	go func() {
+		defer p.wg.Done()
+		res <- s.connect(ictx, giveUp, target)
+	}()
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+		giveUp(fmt.Errorf("%w: %w", errGivenUp, ctx.Err()))
+		return <-res
+	}
 }
 
 // target is where to send a monitoring call.
@@ -525,6 +551,46 @@ func (p *PBX) serveInvite(d *diago.DialogServerSession) {
 	warn := sip.NewHeader("Warning", `399 earshot-demo "the demo contact centre does not place calls"`)
 	if err := d.Respond(sip.StatusNotFound, "Not Found", nil, warn); err != nil {
 		p.log.Debug("demo PBX: respond 404", "error", err)
+	}
+}
+
+// earlyBye catches the supervisor's BYE that arrives before diago knows the dialog:
+// diago files an outgoing call's dialog only once its ACK is on the wire, and a phone
+// that hangs up the moment it gets the ACK can be faster than that, which diago would
+// answer 481 and the session would never learn. Such a BYE is answered 200 here and
+// ends the session as a hang-up; every other request goes to diago.
+func (p *PBX) earlyBye(next sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.Method == sip.BYE {
+			if id := req.CallID(); id != nil {
+				p.mu.Lock()
+				s := p.dialing[id.Value()]
+				p.mu.Unlock()
+				if s != nil && s.takeEarlyBye() {
+					if err := tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)); err != nil {
+						p.log.Debug("demo PBX: respond to BYE", "error", err)
+					}
+					p.log.Info("demo PBX: the supervisor hung up as the call was set up", "call", s.CallID())
+					return
+				}
+			}
+		}
+		next(req, tx)
+	}
+}
+
+// dial records the SIP Call-ID of a session's INVITE (so earlyBye can find it); the
+// returned function forgets it.
+func (p *PBX) dial(callID string, s *Session) func() {
+	p.mu.Lock()
+	p.dialing[callID] = s
+	p.mu.Unlock()
+	return func() {
+		p.mu.Lock()
+		if p.dialing[callID] == s {
+			delete(p.dialing, callID)
+		}
+		p.mu.Unlock()
 	}
 }
 

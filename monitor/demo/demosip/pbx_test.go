@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
@@ -33,6 +35,9 @@ const (
 	phoneRings
 	phoneDeclines
 	phoneHangsUpAtOnce
+	// phoneDigitThenHangsUp answers, sends one RFC 4733 event for the digit '5'
+	// (whisper) and hangs up straight after it, so the mode switch races the hang-up.
+	phoneDigitThenHangsUp
 )
 
 type fakePhone struct {
@@ -129,7 +134,19 @@ func (f *fakePhone) serve(d *diago.DialogServerSession) {
 		}
 	}
 	f.calls <- c
-	if phoneMode(f.mode.Load()) == phoneHangsUpAtOnce {
+	switch phoneMode(f.mode.Load()) {
+	case phoneDigitThenHangsUp:
+		for _, cd := range ms.CommonCodecs() {
+			if strings.EqualFold(cd.Name, "telephone-event") {
+				ev := media.DTMFEncode(media.DTMFEvent{Event: 5, Volume: 10, Duration: 160})
+				if _, err := med.RTPPacketWriter.WriteSamples(ev, 0, true, cd.PayloadType); err != nil {
+					f.t.Errorf("fake phone: send DTMF: %v", err)
+				}
+				break
+			}
+		}
+		fallthrough
+	case phoneHangsUpAtOnce:
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = d.Hangup(ctx)
@@ -189,9 +206,12 @@ func (f *fakePhone) nextCall(d time.Duration) *fakeCall {
 	return nil
 }
 
-// centre is a demo contact centre wired to a PBX.
+// newCentre is a demo contact centre wired to a PBX (DEMOSIP_LOG=1 shows its logs).
 func newCentre(t *testing.T, cfg Config) (*PBX, *demo.Driver) {
 	t.Helper()
+	if os.Getenv("DEMOSIP_LOG") != "" && cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if cfg.Logger == nil {
@@ -299,6 +319,23 @@ func TestNoSoftphoneRegistered(t *testing.T) {
 	}
 }
 
+// waitTruth waits until the centre's view of the call satisfies ok (false when the
+// call is gone), for what happens on the PBX's own goroutines after a request returned.
+func waitTruth(t *testing.T, drv *demo.Driver, id string, what string, ok func(c monitor.Call, found bool) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, found := drv.TruthCall(id)
+		if ok(c, found) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s (call %+v, in progress %v)", what, c, found)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // A softphone that rings and is never answered: the request fails after the ring
 // timeout, the INVITE is cancelled, the call is as it was.
 func TestRingTimeoutCancelsTheInvite(t *testing.T) {
@@ -309,13 +346,19 @@ func TestRingTimeoutCancelsTheInvite(t *testing.T) {
 	c := talking(t, drv)
 	res := act(drv, monitor.ActListen, c.ID)
 	call := f.nextCall(2 * time.Second)
+	if got, _ := drv.TruthCall(c.ID); got.Monitor != monitor.MonitorPending {
+		t.Errorf("while the phone rings the call shows %q, want Pending", got.Monitor)
+	}
 	err := wait(t, res, 5*time.Second, "the listen request")
 	if !errors.Is(err, monitor.ErrUnreachable) || !strings.Contains(err.Error(), "did not answer") {
 		t.Errorf("unanswered listen: %v", err)
 	}
 	wait(t, call.ended, 3*time.Second, "the INVITE to be cancelled")
-	if got, _ := drv.TruthCall(c.ID); got.Monitor != monitor.MonitorNone {
-		t.Errorf("the call shows %q after the timeout", got.Monitor)
+	if got, _ := drv.TruthCall(c.ID); got.Monitor != monitor.MonitorNone || got.LastAgent != c.LastAgent || got.Stolen {
+		t.Errorf("after the timeout the call shows %+v", got)
+	}
+	if len(pbx.Sessions()) != 0 {
+		t.Error("a session is left after the ring timeout")
 	}
 }
 
@@ -340,6 +383,9 @@ func TestCallEndsWhileRinging(t *testing.T) {
 		t.Errorf("steal of a call that ended while ringing: %v, want ErrCallGone", err)
 	}
 	wait(t, call.ended, 3*time.Second, "the INVITE to be cancelled")
+	if len(pbx.Sessions()) != 0 {
+		t.Error("a session is left for a call that ended while the phone rang")
+	}
 }
 
 // Declining fails the request with ErrRejected.
@@ -417,48 +463,70 @@ func TestCallsToThePBXAreRefused(t *testing.T) {
 }
 
 // A supervisor who hangs up the moment the call is answered leaves no marker behind,
-// and a stolen call they drop at once ends.
+// and a stolen call they drop at once ends. The driver applies the answer before the
+// session can see the hang-up, so this holds however late the PBX's goroutines run.
 func TestSupervisorHangsUpAtOnce(t *testing.T) {
 	pbx, drv := newCentre(t, Config{})
 	f := newFakePhone(t, "2001")
 	f.mode.Store(int32(phoneHangsUpAtOnce))
 	f.register(pbx.Addr(), 60, true)
 	c := talking(t, drv)
-	if err := wait(t, act(drv, monitor.ActListen, c.ID), 5*time.Second, "the listen request"); err != nil && !errors.Is(err, monitor.ErrNotApplicable) {
+	err := wait(t, act(drv, monitor.ActListen, c.ID), 5*time.Second, "the listen request")
+	if err != nil && !errors.Is(err, monitor.ErrUnreachable) {
 		t.Fatalf("listen: %v", err)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		got, ok := drv.TruthCall(c.ID)
-		if !ok || got.Monitor == monitor.MonitorNone {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the call still shows %q after the supervisor hung up", got.Monitor)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if len(pbx.Sessions()) != 0 {
-		t.Error("a session is left")
+	f.nextCall(time.Second)
+	waitTruth(t, drv, c.ID, "the marker goes", func(got monitor.Call, ok bool) bool {
+		return ok && got.Monitor == monitor.MonitorNone && len(pbx.Sessions()) == 0
+	})
+	if got, _ := drv.TruthCall(c.ID); got.LastAgent != c.LastAgent || got.Stolen {
+		t.Errorf("after the supervisor hung up the call shows %+v, want it going on with %s", got, c.LastAgent)
 	}
 
 	c = talking(t, drv)
-	if err := wait(t, act(drv, monitor.ActSteal, c.ID), 5*time.Second, "the steal request"); err != nil && !errors.Is(err, monitor.ErrNotApplicable) {
+	err = wait(t, act(drv, monitor.ActSteal, c.ID), 5*time.Second, "the steal request")
+	if err != nil && !errors.Is(err, monitor.ErrUnreachable) {
 		t.Fatalf("steal: %v", err)
 	}
-	deadline = time.Now().Add(2 * time.Second)
-	for {
-		got, ok := drv.TruthCall(c.ID)
-		if !ok {
-			break
+	f.nextCall(time.Second)
+	if err == nil {
+		// the steal went through: the supervisor was the customer's only party
+		waitTruth(t, drv, c.ID, "the stolen call ends", func(got monitor.Call, ok bool) bool { return !ok })
+	} else {
+		// the INVITE failed (the BYE overtook the answer): the call is as it was
+		waitTruth(t, drv, c.ID, "the call is as it was", func(got monitor.Call, ok bool) bool {
+			return ok && !got.Stolen && got.Monitor == monitor.MonitorNone && got.LastAgent == c.LastAgent
+		})
+	}
+	waitTruth(t, drv, c.ID, "the session is gone", func(monitor.Call, bool) bool { return len(pbx.Sessions()) == 0 })
+}
+
+// A DTMF mode switch that races the supervisor's hang-up: whichever the PBX handles
+// first, the marker goes and the late digit never rings the supervisor again.
+func TestDigitRacingTheHangUp(t *testing.T) {
+	pbx, drv := newCentre(t, Config{})
+	f := newFakePhone(t, "2001")
+	f.mode.Store(int32(phoneDigitThenHangsUp))
+	f.register(pbx.Addr(), 60, true)
+	for round := range 5 {
+		c := talking(t, drv)
+		err := wait(t, act(drv, monitor.ActListen, c.ID), 5*time.Second, "the listen request")
+		if err != nil && !errors.Is(err, monitor.ErrUnreachable) {
+			t.Fatalf("round %d: listen: %v", round, err)
 		}
-		if !got.Stolen && got.Monitor == monitor.MonitorNone {
-			break // the steal did not complete: the call stays with its agent
+		call := f.nextCall(time.Second)
+		wait(t, call.ended, 3*time.Second, "the supervisor's call to end")
+		waitTruth(t, drv, c.ID, "the marker goes", func(got monitor.Call, ok bool) bool {
+			return ok && got.Monitor == monitor.MonitorNone && len(pbx.Sessions()) == 0
+		})
+		select {
+		case again := <-f.calls:
+			t.Fatalf("round %d: the supervisor's phone rang again (%s)", round, again.req.From().DisplayName)
+		case <-time.After(100 * time.Millisecond):
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the stolen call goes on without anybody (%+v)", got)
+		if got, _ := drv.TruthCall(c.ID); got.Monitor != monitor.MonitorNone {
+			t.Fatalf("round %d: the call shows %q after the hang-up", round, got.Monitor)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -77,9 +77,9 @@ type Session struct {
 
 	sent, received atomic.Uint64
 
-	ctx     context.Context // ends with the session
-	stopCtx context.CancelFunc
 	digitCh chan rune
+	byeCh   chan struct{} // closed when earlyBye took the supervisor's BYE
+	forget  func()        // drops the session from PBX.dialing
 	poke    chan struct{}
 	quit    chan struct{}
 	done    chan struct{}
@@ -96,10 +96,11 @@ func newSession(p *PBX, c Centre, r demo.MonitorRequest, m Mode) *Session {
 		hear:    newHearing(),
 		poke:    make(chan struct{}, 1),
 		digitCh: make(chan rune, 32),
+		byeCh:   make(chan struct{}),
+		forget:  func() {},
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	s.ctx, s.stopCtx = context.WithCancel(p.ctx)
 	s.timing.Requested = time.Now()
 	s.mode.Store(uint32(m))
 	return s
@@ -153,12 +154,15 @@ func (s *Session) Stats() SessionStats {
 // call is stolen).
 func (s *Session) Heard(side Side, d time.Duration) []int16 { return s.hear.last(side, d) }
 
-// connect rings the supervisor and, on answer, starts the session.
-func (s *Session) connect(ctx context.Context, target sip.Uri) error {
+// connect rings the supervisor and, on answer, starts the session. giveUp ends ictx,
+// and with it the INVITE, with a cause (the caller's context ended). Whatever happens,
+// the outcome reaches the simulated call through the request's ticket before connect
+// returns.
+func (s *Session) connect(ictx context.Context, giveUp context.CancelCauseFunc, target sip.Uri) error {
 	p := s.p
-	ictx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	stopOnClose := context.AfterFunc(p.ctx, func() { cancel(errStopped) })
+	t := s.req.Ticket
+	defer giveUp(nil)
+	stopOnClose := context.AfterFunc(p.ctx, func() { giveUp(errStopped) })
 	defer stopOnClose()
 	tctx, tcancel := context.WithTimeoutCause(ictx, p.ringTimeout(), errNoAnswer)
 	defer tcancel()
@@ -166,7 +170,7 @@ func (s *Session) connect(ctx context.Context, target sip.Uri) error {
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		s.watchRinging(tctx, stop, cancel)
+		s.watchRinging(tctx, stop, giveUp)
 	}()
 
 	from := &sip.FromHeader{
@@ -174,9 +178,13 @@ func (s *Session) connect(ctx context.Context, target sip.Uri) error {
 		Address:     sip.Uri{Scheme: "sip", User: callerUser(s.req), Host: p.host, Port: p.port},
 		Params:      sip.NewParams(),
 	}
+	// The PBX picks the Call-ID, so it knows the supervisor's BYE even before diago does.
+	callID := sip.CallIDHeader(sip.GenerateTagN(24) + "@" + p.host)
+	s.forget = p.dial(string(callID), s)
 	opts := diago.InviteOptions{
 		Headers: []sip.Header{
 			from,
+			&callID,
 			// Earshot asked for this call: the phone may answer it at once.
 			sip.NewHeader("Call-Info", fmt.Sprintf("<sip:%s>;answer-after=0", p.Addr())),
 		},
@@ -196,18 +204,36 @@ func (s *Session) connect(ctx context.Context, target sip.Uri) error {
 	close(stop)
 	<-watched
 	if err != nil {
-		return s.inviteError(ctx, tctx, target, err)
+		s.forget()
+		err = s.inviteError(tctx, target, err)
+		t.Failed(err)
+		p.log.Info("demo PBX: the supervisor was not connected", "call", s.CallID(), "action", s.req.Kind.String(), "error", err)
+		return err
 	}
 	s.mu.Lock()
 	s.timing.Answered = time.Now()
+	s.dialog, s.med = dialog, med // from now on diago has the dialog: earlyBye leaves BYE to it
 	s.mu.Unlock()
-	s.dialog, s.med = dialog, med
 	if err := s.prepareMedia(); err != nil {
+		s.forget()
 		s.bye()
-		return fmt.Errorf("demo PBX: call %s: %w: %w", s.CallID(), err, monitor.ErrRejected)
+		err = fmt.Errorf("demo PBX: call %s: %w: %w", s.CallID(), err, monitor.ErrRejected)
+		t.Failed(err)
+		return err
+	}
+	// The driver applies the answer now (the marker, or the steal), before anything
+	// can see the supervisor's call end: whenever the supervisor hangs up from here on,
+	// the session's end undoes it.
+	if err := t.Answered(); err != nil {
+		s.forget()
+		s.bye()
+		p.log.Info("demo PBX: the supervisor answered too late", "call", s.CallID(), "action", s.req.Kind.String(), "error", err)
+		return fmt.Errorf("demo PBX: call %s: the supervisor answered too late: %w", s.CallID(), err)
 	}
 	if !p.add(s) {
+		s.forget()
 		s.bye()
+		t.Ended()
 		return fmt.Errorf("demo PBX: stopped: %w", monitor.ErrUnreachable)
 	}
 	s.wg.Add(2)
@@ -222,7 +248,7 @@ func (s *Session) connect(ctx context.Context, target sip.Uri) error {
 }
 
 // inviteError turns a failed INVITE into the hook's error.
-func (s *Session) inviteError(ctx, tctx context.Context, target sip.Uri, err error) error {
+func (s *Session) inviteError(tctx context.Context, target sip.Uri, err error) error {
 	id := s.CallID()
 	cause := context.Cause(tctx)
 	switch {
@@ -234,8 +260,8 @@ func (s *Session) inviteError(ctx, tctx context.Context, target sip.Uri, err err
 		return fmt.Errorf("demo PBX: call %s: %w: %w", id, errStopped, monitor.ErrUnreachable)
 	case errors.Is(cause, errNoAnswer):
 		return fmt.Errorf("demo PBX: call %s: %w within %s: %w", id, errNoAnswer, s.p.ringTimeout(), monitor.ErrUnreachable)
-	case ctx.Err() != nil:
-		return fmt.Errorf("demo PBX: call %s: ring the supervisor: %w", id, ctx.Err())
+	case errors.Is(cause, errGivenUp):
+		return fmt.Errorf("demo PBX: call %s: ring the supervisor: %w", id, cause)
 	}
 	var res *sip.Response
 	var pe *sipgo.ErrDialogResponse
@@ -256,8 +282,10 @@ func (s *Session) inviteError(ctx, tctx context.Context, target sip.Uri, err err
 	return fmt.Errorf("demo PBX: call %s: ring the supervisor at %s: %v: %w", id, target.String(), err, monitor.ErrUnreachable)
 }
 
-// watchRinging gives up the INVITE when the simulated call ends or the request is
-// withdrawn while the supervisor's phone rings.
+// watchRinging gives up the INVITE when the request no longer holds the simulated call
+// (the call ended, or the request was withdrawn) while the supervisor's phone rings.
+// Checking every Config.Poll is enough: if the phone answers in between, the ticket
+// refuses the answer and the session hangs up.
 func (s *Session) watchRinging(ctx context.Context, stop <-chan struct{}, cancel context.CancelCauseFunc) {
 	t := time.NewTicker(s.p.poll())
 	defer t.Stop()
@@ -269,15 +297,15 @@ func (s *Session) watchRinging(ctx context.Context, stop <-chan struct{}, cancel
 			return
 		case <-t.C:
 		}
-		c, ok := s.centre.TruthCall(s.CallID())
-		switch {
-		case !ok:
-			cancel(errCallEnded)
-			return
-		case c.Monitor != monitor.MonitorPending:
-			cancel(errWithdrawn)
-			return
+		if _, live := s.req.Ticket.Live(); live {
+			continue
 		}
+		if _, ok := s.centre.TruthCall(s.CallID()); !ok {
+			cancel(errCallEnded)
+		} else {
+			cancel(errWithdrawn)
+		}
+		return
 	}
 }
 
@@ -463,17 +491,22 @@ func (s *Session) digitWorker() {
 	}
 }
 
-// onDigit switches the monitoring mode on 4, 5 and 6, as ChanSpy's option d does.
+// onDigit switches the monitoring mode on 4, 5 and 6, as ChanSpy's option d does. The
+// switch goes through the request's ticket, which refuses it once the session is over:
+// a digit handled after the supervisor hung up never starts a new session.
 func (s *Session) onDigit(d rune) {
 	k, ok := actionOfDigit(d)
 	if !ok || s.req.Kind == monitor.ActSteal {
 		return
 	}
-	c, ok := s.centre.TruthCall(s.CallID())
-	if !ok || modeOfMonitor(c.Monitor) == 0 {
-		return
+	mode := monitor.MonitorListen
+	switch k {
+	case monitor.ActWhisper:
+		mode = monitor.MonitorWhisper
+	case monitor.ActBarge:
+		mode = monitor.MonitorBarge
 	}
-	if err := s.centre.Act(s.ctx, monitor.Action{Kind: k, CallID: s.CallID()}); err != nil {
+	if err := s.req.Ticket.SwitchMode(mode); err != nil {
 		s.p.log.Info("demo PBX: DTMF mode switch refused", "call", s.CallID(), "digit", string(d), "error", err)
 		return
 	}
@@ -495,66 +528,58 @@ func (s *Session) supervise() {
 		case <-s.quit:
 			return
 		case <-dctx.Done():
-			s.settle()
+			s.end("the supervisor hung up", false)
+			return
+		case <-s.byeCh:
 			s.end("the supervisor hung up", false)
 			return
 		case <-t.C:
 		case <-s.poke:
 		}
-		c, ok := s.centre.TruthCall(s.CallID())
-		if why := s.follow(c, ok); why != "" {
+		if why := s.follow(); why != "" {
 			s.end(why, true)
 			return
 		}
 	}
 }
 
-// follow applies the simulated call's state to the session and says why the session
-// must end, or "".
-func (s *Session) follow(c monitor.Call, ok bool) string {
-	if !ok {
-		return "the call ended"
-	}
-	if s.req.Kind == monitor.ActSteal {
-		switch {
-		case c.Stolen && c.LastAgent == s.req.Supervisor:
-			return ""
-		case c.Monitor == monitor.MonitorPending && !c.Stolen:
-			return "" // the driver is still completing the steal
-		case c.Stolen:
-			return "the call was transferred"
+// follow applies the simulated call's state to the session (the mode the driver shows,
+// switched by DTMF or from the window) and says why the session must end, or "".
+func (s *Session) follow() string {
+	if m, live := s.req.Ticket.Live(); live {
+		if mm := modeOfMonitor(m); mm != 0 {
+			s.mode.Store(uint32(mm))
 		}
-		return "the steal did not go through"
-	}
-	if m := modeOfMonitor(c.Monitor); m != 0 {
-		s.mode.Store(uint32(m))
 		return ""
 	}
-	if c.Monitor == monitor.MonitorPending {
-		return "" // the driver is still completing the request
-	}
-	if c.Stolen {
+	c, ok := s.centre.TruthCall(s.CallID())
+	switch {
+	case !ok:
+		return "the call ended"
+	case s.req.Kind == monitor.ActSteal:
+		return "the call was transferred"
+	case c.Stolen:
 		return "the call was taken over"
+	case c.Monitor == monitor.MonitorPending:
+		return "replaced by another request"
 	}
 	return "the monitoring session was stopped"
 }
 
-// settle waits (a second at most) while the driver is still completing the request
-// that opened the session, so that release sees the mode or steal it set: a supervisor
-// who hangs up at once must not leave a marker behind.
-func (s *Session) settle() {
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
-		c, ok := s.centre.TruthCall(s.CallID())
-		if !ok || c.Monitor != monitor.MonitorPending {
-			return
-		}
-		select {
-		case <-s.quit:
-			return
-		case <-time.After(s.p.poll()):
-		}
+// takeEarlyBye is earlyBye's question: true (and the session will end as a hang-up)
+// if the INVITE has not returned the dialog yet, so diago cannot match the BYE.
+func (s *Session) takeEarlyBye() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dialog != nil {
+		return false
 	}
+	select {
+	case <-s.byeCh:
+	default:
+		close(s.byeCh)
+	}
+	return true
 }
 
 // hangup ends the session from the PBX's side (BYE to the supervisor).
@@ -567,7 +592,6 @@ func (s *Session) end(reason string, bye bool) {
 		s.mu.Lock()
 		s.endReason = reason
 		s.mu.Unlock()
-		s.stopCtx()
 		close(s.quit)
 		if bye {
 			s.bye()
@@ -576,6 +600,7 @@ func (s *Session) end(reason string, bye bool) {
 			_ = s.med.Close()
 		}
 		s.wg.Wait()
+		s.forget()
 		s.p.remove(s)
 		s.release()
 		s.mu.Lock()
@@ -598,26 +623,9 @@ func (s *Session) bye() {
 }
 
 // release tells the simulated call that the supervisor's call is over (the supervisor
-// hung up, or the PBX stopped): a monitoring session still shown on the call stops and
-// the call goes on; a call the supervisor stole ends, its only agent-side party gone.
-// When the session ended because of the call (ended, transferred, stopped, or taken
-// by a new request, which shows as pending) there is nothing left to do.
-func (s *Session) release() {
-	c, ok := s.centre.TruthCall(s.CallID())
-	if !ok {
-		return
-	}
-	if s.req.Kind == monitor.ActSteal {
-		if c.Stolen && c.LastAgent == s.req.Supervisor {
-			if err := s.centre.Act(s.p.ctx, monitor.Action{Kind: monitor.ActHangup, CallID: s.CallID()}); err != nil {
-				s.p.log.Info("demo PBX: end the stolen call", "call", s.CallID(), "error", err)
-			}
-		}
-		return
-	}
-	if modeOfMonitor(c.Monitor) != 0 {
-		if err := s.centre.StopMonitor(s.CallID()); err != nil {
-			s.p.log.Info("demo PBX: stop monitoring", "call", s.CallID(), "error", err)
-		}
-	}
-}
+// hung up, or the PBX hung up): through the ticket, so it changes the call only if this
+// session still holds it. A monitoring session still shown on the call stops and the
+// call goes on; a call the supervisor stole ends, its only agent-side party gone. When
+// the session ended because of the call (ended, transferred, stopped, or taken by a new
+// request) it changes nothing.
+func (s *Session) release() { s.req.Ticket.Ended() }
