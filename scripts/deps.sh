@@ -6,7 +6,7 @@
 set -euo pipefail
 
 RUN_PKGS="gcc pkg-config libgl1-mesa-dev xorg-dev libasound2-dev"
-TEST_PKGS="xvfb xauth sip-tester baresip-core espeak-ng sox imagemagick gcc-mingw-w64-x86-64 dbus dbus-x11 gnome-keyring"
+TEST_PKGS="xvfb xauth xdotool sip-tester baresip-core espeak-ng sox imagemagick gcc-mingw-w64-x86-64 dbus dbus-x11 gnome-keyring"
 
 want="$RUN_PKGS"
 [ "${1:-run}" = test ] && want="$RUN_PKGS $TEST_PKGS"
