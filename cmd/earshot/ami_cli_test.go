@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/earshot-app/earshot/config"
+	"github.com/earshot-app/earshot/monitor"
 	"github.com/earshot-app/earshot/monitor/ami/amitest"
 )
 
@@ -200,5 +202,120 @@ func TestWatchOnceWhenTheLoginIsRefused(t *testing.T) {
 	}
 	if err := <-sc.Done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkPBX is the resync recording's PBX answering the Settings Test's checks: the lists
+// and the recorded replies where the fixtures have them (basics' endpoints and refusals,
+// supervisor-register's contacts), else amitest's replies written from Asterisk's source.
+func checkPBX(t *testing.T, stealContext bool) *amitest.Script {
+	c := canned(t)
+	sc := resyncState(t)
+	sc.Steps = sc.Steps[:3] // banner, login, its reply: the lists are replies below
+	sc.Replies["QueueStatus"] = c.ResyncQueues
+	sc.Replies["CoreShowChannels"] = c.ResyncChannels
+	reg, err := amitest.Load(amitest.Dir(), "supervisor-register")
+	if err != nil {
+		t.Fatal(err)
+	}
+	contacts := reg.ReplyTo("supervisor-register-02")
+	denied := [][]byte{amitest.ErrorReply("synth", "Permission denied")}
+	sc.Reply = func(m amitest.Msg) [][]byte {
+		switch m.Get("Action") {
+		case "Command":
+			return denied
+		case "PJSIPShowEndpoints":
+			return c.Endpoints
+		case "PJSIPShowContacts":
+			return contacts
+		case "ShowDialPlan":
+			if m.Get("Context") == "earshot-steal" {
+				if !stealContext {
+					return [][]byte{amitest.ErrorReply("synth", "Did not find context earshot-steal")}
+				}
+				return amitest.DialplanReply("earshot-steal", "_2XXX")
+			}
+			return amitest.DialplanReply("earshot-transfer", "_1XXX")
+		case "Originate":
+			return c.OriginateFailed
+		case "Redirect":
+			if !stealContext {
+				return denied
+			}
+			return [][]byte{amitest.ErrorReply("synth", "Channel not specified")}
+		case "BlindTransfer":
+			return [][]byte{amitest.ErrorReply("synth", "No channel specified")}
+		case "Hangup":
+			return c.NoSuchChannel
+		}
+		return nil
+	}
+	return sc
+}
+
+func asteriskSettings(srv *amitest.Server) config.Config {
+	cfg := config.Default()
+	cfg.Driver = config.DriverAsterisk
+	cfg.Asterisk.Host, cfg.Asterisk.Port, cfg.Asterisk.User = "127.0.0.1", srv.Port(), "earshot"
+	return cfg
+}
+
+// TestSettingsTestChecksItAll: the Settings dialog's Test (testPBXLogin) with the secret
+// typed in the dialog: nil on the lab PBX, where every check passes; on a PBX without
+// the steal context and an account that may not Redirect, an error naming both fixes in
+// sentences (and nothing about what passed); the recorded refusal of a wrong secret as
+// the login error.
+func TestSettingsTestChecksItAll(t *testing.T) {
+	isolate(t)
+	log := newLogger(&bytes.Buffer{})
+	secret := canned(t).Secret
+
+	srv := amitest.NewServer(t)
+	sc := checkPBX(t, true)
+	srv.Play(sc)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := testPBXLogin(ctx, asteriskSettings(srv), secret, log); err != nil {
+		t.Fatalf("Test on the lab PBX: %v", err)
+	}
+	if err := <-sc.Done; err != nil {
+		t.Fatal(err)
+	}
+	names := strings.Join(sc.ActionNames(), ",")
+	for _, want := range []string{"PJSIPShowEndpoints", "PJSIPShowContacts", "ShowDialPlan", "Originate", "Redirect", "BlindTransfer", "Hangup"} {
+		if !strings.Contains(names, want) {
+			t.Errorf("the Test did not check with %s (actions %s)", want, names)
+		}
+	}
+
+	srv2 := amitest.NewServer(t)
+	sc2 := checkPBX(t, false)
+	srv2.Play(sc2)
+	err := testPBXLogin(ctx, asteriskSettings(srv2), secret, log)
+	if err == nil {
+		t.Fatal("Test passed on a PBX without the steal context")
+	}
+	msg := err.Error()
+	for _, want := range []string{"2 of 10 PBX checks failed", "The dialplan has no context earshot-steal", `add "call" to its write classes`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the Test's error %q does not say %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "registered") || strings.Contains(msg, secret) {
+		t.Errorf("the Test's error lists what passed, or the secret: %q", msg)
+	}
+	<-sc2.Done
+
+	srv3 := amitest.NewServer(t)
+	rec, err := amitest.Load(amitest.Dir(), "login-failed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc3 := amitest.Build(rec, canned(t), nil)
+	sc3.CloseAfter, sc3.LoginMayFail = true, true
+	srv3.Play(sc3)
+	err = testPBXLogin(ctx, asteriskSettings(srv3), "wrong-secret", log)
+	if !errors.Is(err, monitor.ErrAuth) || strings.Contains(err.Error(), "wrong-secret") {
+		t.Errorf("Test with a wrong secret: %v, want the login refusal", err)
 	}
 }

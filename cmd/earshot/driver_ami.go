@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/earshot-app/earshot/config"
@@ -62,4 +64,43 @@ func newAMIDriver(cfg config.Config, log *slog.Logger) (*ami.Driver, error) {
 		TransferContext:    a.TransferContext,
 		Logger:             log,
 	})
+}
+
+// checkAsterisk runs ami.Driver.Check for the settings' Test button: nil when no item
+// failed; else an error whose message lists every failed item in a sentence. A login
+// that failed is returned as it is (wrapping monitor.ErrAuth or ErrUnreachable). Every
+// item is logged.
+func checkAsterisk(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	d, err := newAMIDriver(cfg, log)
+	if err != nil {
+		return fmt.Errorf("set up the asterisk driver: %w", err)
+	}
+	r, err := d.Check(ctx)
+	for _, it := range r.Items {
+		log.Info("PBX check", "item", it.Name, "result", it.Status.String(), "detail", it.Detail)
+	}
+	if err != nil {
+		return err
+	}
+	failed := r.Failed()
+	if len(failed) == 0 {
+		return nil
+	}
+	return &checkError{failed: failed, total: len(r.Items)}
+}
+
+// checkError lists the failed items of a PBX check.
+type checkError struct {
+	failed []ami.CheckItem
+	total  int
+}
+
+// Error says how many checks failed and, for each, what to change.
+func (e *checkError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %d PBX checks failed:", len(e.failed), e.total)
+	for _, it := range e.failed {
+		fmt.Fprintf(&b, " %s", it.Detail)
+	}
+	return b.String()
 }
