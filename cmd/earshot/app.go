@@ -233,8 +233,12 @@ func settingsSaver(effective config.Config) func(config.Config) error {
 	}
 }
 
-// testPBXLogin builds the driver for cfg and runs it until the feed connects (nil) or
-// fails (the error, wrapping monitor.ErrAuth, ErrUnreachable, ...), or ctx ends.
+// testPBXLogin is the Settings dialog's Test: for Asterisk it checks everything
+// docs/asterisk.md asks for (ami.Driver.Check: login, channel variables, the supervisor's
+// endpoint, the steal and transfer contexts, the write permissions) and returns nil when
+// nothing failed, else an error listing the failed checks in sentences (a failed login
+// as it is, wrapping monitor.ErrAuth or ErrUnreachable); for other drivers it runs the
+// driver until the feed connects (nil) or fails, or ctx ends.
 func testPBXLogin(ctx context.Context, cfg config.Config, secret string, log *slog.Logger) error {
 	f, ok := driverFactories[cfg.Driver]
 	if !ok {
@@ -242,6 +246,13 @@ func testPBXLogin(ctx context.Context, cfg config.Config, secret string, log *sl
 	}
 	if secret != "" {
 		cfg.Asterisk.Secret = secret // in memory only, never saved
+	}
+	if cfg.Driver == config.DriverAsterisk {
+		err := checkAsterisk(ctx, cfg, log)
+		if err != nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("no answer from %s:%d: %w", cfg.Asterisk.Host, cfg.Asterisk.Port, monitor.ErrUnreachable)
+		}
+		return err
 	}
 	d, err := f(cfg, log)
 	if err != nil {
