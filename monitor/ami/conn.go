@@ -459,10 +459,12 @@ type refusalError struct {
 	typed       error
 }
 
+// Error quotes the action and the PBX's words.
 func (e *refusalError) Error() string {
 	return fmt.Sprintf("AMI %s refused: %s", e.action, e.msg)
 }
 
+// Unwrap returns the typed error (monitor.ErrCallGone, ErrNotPermitted, ErrRejected).
 func (e *refusalError) Unwrap() error { return e.typed }
 
 // logoff says goodbye (best effort) and closes the connection.

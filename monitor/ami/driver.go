@@ -25,51 +25,61 @@ const (
 
 // Config configures the Asterisk driver.
 type Config struct {
-	// Host and Port of the Asterisk Manager Interface (port 5038, or 5039 for TLS).
+	// Host is the Asterisk Manager Interface's host name or address.
 	Host string
+	// Port is the AMI port (5038, or 5039 for TLS; 5038 when 0).
 	Port int
-	// User and Secret of the manager.conf account. The caller reads the secret from the
-	// OS keyring (config.Config.AMISecret); it is never logged.
-	User   string
+	// User is the manager.conf account ("earshot").
+	User string
+	// Secret is the account's secret. The caller reads it from the OS keyring
+	// (config.Config.AMISecret); it is never logged, and over plain TCP it never crosses
+	// the network (MD5 challenge login).
 	Secret string
-	// TLS connects with TLS (manager.conf tlsenable); CAFile adds PEM CAs to trust.
-	TLS    bool
+	// TLS connects with TLS (manager.conf tlsenable).
+	TLS bool
+	// CAFile is a PEM file of CAs to trust for the AMI certificate, besides the system's.
 	CAFile string
 	// TLSConfig, when set, is the base TLS configuration (tests, client certificates).
 	TLSConfig *tls.Config
 
-	// HotlineVar, CampaignVar and DirectionVar name the channel variables (listed in
-	// manager.conf channelvars=) that carry the hotline, the campaign and the direction.
-	HotlineVar   string
-	CampaignVar  string
+	// HotlineVar names the channel variable (listed in manager.conf channelvars=) that
+	// carries the hotline ("HOTLINE"); empty: the dialled number is the hotline.
+	HotlineVar string
+	// CampaignVar names the channel variable that carries the campaign ("CAMPAIGN").
+	CampaignVar string
+	// DirectionVar names the channel variable that carries the direction ("DIRECTION":
+	// "inbound" or "outbound").
 	DirectionVar string
 
 	// SupervisorEndpoint is the channel the PBX rings for monitoring ("PJSIP/2001").
 	SupervisorEndpoint string
 	// SupervisorName names the supervisor on the board ("Supervisor").
 	SupervisorName string
-	// StealContext and StealExten: where Steal redirects the customer's channel; that
-	// dialplan dials the supervisor.
+	// StealContext is the dialplan context Steal redirects the customer's channel to;
+	// it dials the supervisor.
 	StealContext string
-	StealExten   string
+	// StealExten is the extension in StealContext (the supervisor's, "2001").
+	StealExten string
 	// TransferContext is the dialplan context in which a transfer dials the agent.
 	TransferContext string
 	// TransferMethod is TransferBlind (default) or TransferRedirect.
 	TransferMethod string
 
-	// RingTimeout is how long the supervisor's phone rings for a monitoring call.
+	// RingTimeout is how long the supervisor's phone rings for a monitoring call (20 s).
 	RingTimeout time.Duration
 	// HangupGrace is how long a hang-up waits, after the customer's leg, for Asterisk to
 	// tear down the call's other legs before it hangs up those still there (2 s).
 	HangupGrace time.Duration
-	// DialTimeout bounds connecting and logging in; ActionTimeout each action's reply.
-	DialTimeout   time.Duration
+	// DialTimeout bounds connecting and logging in (5 s).
+	DialTimeout time.Duration
+	// ActionTimeout bounds each action's reply (5 s; four times that for the lists).
 	ActionTimeout time.Duration
 	// PingInterval is the keep-alive period; a Ping without reply drops the connection.
 	PingInterval time.Duration
-	// BackoffMin and BackoffMax bound the reconnection delay, which doubles after each
-	// failed attempt.
+	// BackoffMin is the first reconnection delay (0.5 s); it doubles after each failed
+	// attempt.
 	BackoffMin time.Duration
+	// BackoffMax caps the reconnection delay (30 s).
 	BackoffMax time.Duration
 
 	// Logger receives the driver's logs; slog.Default when nil.

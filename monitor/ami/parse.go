@@ -14,7 +14,11 @@ import (
 // Header is one "Key: Value" line of an AMI message. Key and Value point into the
 // Reader's buffer and stay valid only until the next call to Reader.Next.
 type Header struct {
-	Key   []byte
+	// Key is the header's name ("Event", "ChanVariable(PJSIP/1002-00000006)"); nil for a
+	// line without a colon.
+	Key []byte
+	// Value is what follows ": " (the line itself for a line without a colon); empty
+	// values are kept ("AccountCode: ").
 	Value []byte
 }
 
@@ -22,6 +26,7 @@ type Header struct {
 // an ordered multimap of headers. Duplicate keys are kept in order (ChanVariable, Output).
 // A Message returned by Reader.Next is reused by the next call; use Clone to keep it.
 type Message struct {
+	// Headers are the message's lines in the order received.
 	Headers []Header
 	// raw holds the bytes the headers point into when the message was cloned.
 	raw []byte

@@ -53,8 +53,9 @@ type TimelineEntry struct {
 	T float64 `json:"t"`
 	// Dir is "in" (received from Asterisk) or "out" (sent to it).
 	Dir string `json:"dir"`
-	// Off and Len locate the bytes in the .ami (in) or .actions.ami (out) file.
+	// Off is where the bytes start in the .ami (in) or .actions.ami (out) file.
 	Off int `json:"off"`
+	// Len is how many bytes were read or written.
 	Len int `json:"len"`
 }
 
