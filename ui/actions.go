@@ -394,14 +394,21 @@ func (u *UI) confirm(k monitor.ActionKind, c monitor.Call, title, body string, o
 	msg.Wrapping = fyne.TextWrapWord
 	content := container.NewGridWrap(fyne.NewSize(440, msg.MinSize().Height*3), msg)
 	sd := u.customConfirm(title, content, actionText(k), true, onConfirm, func() {
-		u.audit(AuditEntry{Action: k.String(), CallID: c.ID, Agent: c.LastAgent, Customer: c.Customer, Result: "cancelled"})
+		u.auditLater(AuditEntry{Action: k.String(), CallID: c.ID, Agent: c.LastAgent, Customer: c.Customer, Result: "cancelled"})
 		u.setMessage(tr("msg.cancelled"))
 	})
 	sd.callID = c.ID
 }
 
-// audit appends an entry (with the supervisor's name) to the audit log. It may run on
-// any goroutine.
+// auditLater appends an entry from the UI goroutine: on a goroutine of its own, since
+// the file may be slow and the Activity view hears of the entry through fyne.Do.
+func (u *UI) auditLater(e AuditEntry) {
+	e.Supervisor = u.supervisor()
+	u.spawn(func() { u.audit(e) })
+}
+
+// audit appends an entry (with the supervisor's name) to the audit log. It runs on a
+// goroutine other than the UI's (auditLater from the UI goroutine).
 func (u *UI) audit(e AuditEntry) {
 	if e.Supervisor == "" {
 		e.Supervisor = u.supervisor()
@@ -755,7 +762,7 @@ func (u *UI) showTransfer(c monitor.Call) {
 		u.perform(monitor.ActTransfer, c, p.selected)
 	}, func() {
 		u.picker = nil
-		u.audit(AuditEntry{Action: monitor.ActTransfer.String(), CallID: c.ID, Agent: c.LastAgent, Customer: c.Customer, Result: "cancelled"})
+		u.auditLater(AuditEntry{Action: monitor.ActTransfer.String(), CallID: c.ID, Agent: c.LastAgent, Customer: c.Customer, Result: "cancelled"})
 	})
 	sd.callID = c.ID
 	p.search.sd = sd

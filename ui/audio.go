@@ -18,7 +18,8 @@ type AudioSettings interface {
 // AudioDevice is one sound device.
 type AudioDevice struct {
 	// ID is the stable identifier stored in the settings.
-	ID   string
+	ID string
+	// Name is the device's name as the system shows it.
 	Name string
 	// Input and Output say whether it can capture and play.
 	Input, Output bool

@@ -14,18 +14,25 @@ import (
 
 // AuditEntry is one supervisor action in the audit log.
 type AuditEntry struct {
-	Time       time.Time `json:"time"`
-	Supervisor string    `json:"supervisor"`
+	// Time is when the action was taken (set by Append when zero).
+	Time time.Time `json:"time"`
+	// Supervisor is the name of the supervisor who acted.
+	Supervisor string `json:"supervisor"`
 	// Action is the action's name ("listen", "steal", "transfer", "hangup", ...).
-	Action   string `json:"action"`
-	CallID   string `json:"call_id"`
-	Agent    string `json:"agent,omitempty"`
+	Action string `json:"action"`
+	// CallID is the PBX's ID of the call acted on.
+	CallID string `json:"call_id"`
+	// Agent is the call's agent when the action was taken.
+	Agent string `json:"agent,omitempty"`
+	// Customer is the customer's number.
 	Customer string `json:"customer,omitempty"`
 	// Target is the agent a transfer went to.
 	Target string `json:"target,omitempty"`
 	// Result is "ok", "failed" or "cancelled".
 	Result string `json:"result"`
-	// Error is the error's key and sentence when Result is "failed".
+	// Error is the sentence's translation key and the English sentence when Result is
+	// "failed" ("error.call_gone: That call has already ended."); the Activity view
+	// shows the key's sentence in the interface language.
 	Error string `json:"error,omitempty"`
 }
 

@@ -16,13 +16,13 @@ import (
 
 // defaultWidths are the grid's column widths before the user resizes them.
 var defaultWidths = map[monitor.Column]float32{
-	monitor.ColID:           140,
+	monitor.ColID:           142,
 	monitor.ColCustomer:     125,
-	monitor.ColHotline:      125,
-	monitor.ColQueue:        150,
-	monitor.ColStatus:       115,
+	monitor.ColHotline:      115,
+	monitor.ColQueue:        130,
+	monitor.ColStatus:       105,
 	monitor.ColTimeInStatus: 100,
-	monitor.ColLastAgent:    170,
+	monitor.ColLastAgent:    230,
 	monitor.ColAnswerTime:   100,
 	monitor.ColStartTime:    100,
 	monitor.ColDirection:    90,
@@ -113,7 +113,7 @@ func newCallGrid(prefs fyne.Preferences) *callGrid {
 // arrow.
 func headerWidth(c monitor.Column) float32 {
 	ts := fyne.MeasureText(columnText(c), theme.TextSize(), fyne.TextStyle{Bold: true})
-	return ts.Width + theme.IconInlineSize() + 5*theme.Padding()
+	return ts.Width + theme.IconInlineSize() + 4*theme.Padding()
 }
 
 // setColumns chooses the visible columns, in order.
@@ -515,7 +515,7 @@ func (c *gridCell) layout(s fyne.Size) {
 		is := markSize.Height - 4
 		c.icon.Move(fyne.NewPos(pad+(markSize.Width-is)/2, y+2))
 		c.icon.Resize(fyne.NewSize(is, is))
-		x := markSize.Width + pad/2
+		x := pad + markSize.Width
 		c.label.Move(fyne.NewPos(x, 0))
 		c.label.Resize(fyne.NewSize(max(0, s.Width-x), s.Height))
 	} else {

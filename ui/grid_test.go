@@ -237,22 +237,51 @@ func TestSelectionFollowsTheCall(t *testing.T) {
 	}
 }
 
+// headerRow is the table's header row as the desktop driver sees it: the draggable
+// object holding the header buttons, which receives a drag on a column border.
+func headerRow(t *testing.T, g *callGrid) fyne.Draggable {
+	t.Helper()
+	for _, o := range walk(g.table) {
+		d, ok := o.(fyne.Draggable)
+		if !ok || o == fyne.CanvasObject(g.table) {
+			continue
+		}
+		for _, in := range walk(o) {
+			if _, ok := in.(*headerButton); ok {
+				return d
+			}
+		}
+	}
+	t.Fatal("no draggable header row in the table")
+	return nil
+}
+
+// dragBorder drags the right border of the grid's first column by dx, as the desktop
+// driver delivers it: the pointer moves onto the border and presses (the table), the
+// drag goes to the header row and ends there.
+func dragBorder(t *testing.T, g *callGrid, dx float32) {
+	t.Helper()
+	tbl := g.table
+	border := fyne.NewPos(g.widths[g.cols[0]]+theme.Padding()/2, 10)
+	tbl.MouseMoved(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: border}})
+	tbl.MouseDown(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: border}})
+	row := headerRow(t, g)
+	for x := float32(10); x <= dx; x += 10 {
+		row.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: border.AddXY(x, 0)}, Dragged: fyne.NewDelta(10, 0)})
+	}
+	row.DragEnd()
+}
+
 func TestColumnWidthsPersist(t *testing.T) {
 	a := test.NewTempApp(t)
 	tu := newTestUIOn(t, a, 10)
-	tbl := tu.grid.table
 	w0 := tu.grid.widths[monitor.ColID]
-	// What the desktop driver sends when the pointer grabs the border between the
-	// first two headers and drags it 60 units to the right.
-	border := fyne.NewPos(w0+theme.Padding()/2, 10)
-	tbl.MouseMoved(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: border}})
-	tbl.MouseDown(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: border}})
-	for dx := float32(10); dx <= 60; dx += 10 {
-		tbl.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: border.AddXY(dx, 0)}, Dragged: fyne.NewDelta(10, 0)})
-	}
-	tbl.DragEnd()
+	dragBorder(t, tu.grid, 60)
 	if got := tu.grid.widths[monitor.ColID]; got < w0+50 || got > w0+70 {
 		t.Fatalf("dragging the border by 60 made the call ID column %v wide (was %v)", got, w0)
+	}
+	if got := a.Preferences().Float("grid.width.id"); float32(got) != tu.grid.widths[monitor.ColID] {
+		t.Fatalf("preferences hold %v for the call ID column, want %v", got, tu.grid.widths[monitor.ColID])
 	}
 	again := newTestUIOn(t, a, 10)
 	if got := again.grid.widths[monitor.ColID]; got != tu.grid.widths[monitor.ColID] {
@@ -260,6 +289,38 @@ func TestColumnWidthsPersist(t *testing.T) {
 	}
 	if got := again.grid.widths[monitor.ColCustomer]; got != tu.grid.widths[monitor.ColCustomer] {
 		t.Fatalf("an untouched column changed width: %v", got)
+	}
+}
+
+// Saving the settings (which sets the visible columns again) keeps a dragged width.
+func TestSavingSettingsKeepsDraggedWidths(t *testing.T) {
+	a := test.NewTempApp(t)
+	tu := newTestUIOn(t, a, 10)
+	w0 := tu.grid.widths[monitor.ColID]
+	dragBorder(t, tu.grid, 80)
+	dragged := tu.grid.widths[monitor.ColID]
+	if dragged < w0+70 {
+		t.Fatalf("the drag made the column %v wide (was %v)", dragged, w0)
+	}
+	tu.showSettings()
+	tu.bg.Wait()
+	tu.settings.columns[monitor.ColHotline].SetChecked(false) // a different column set
+	tu.tap(tu.dialog.confirm)
+	if tu.dialog != nil {
+		t.Fatalf("settings not saved: %q", tu.settings.problem.Text)
+	}
+	if got := tu.grid.widths[monitor.ColID]; got != dragged {
+		t.Fatalf("after saving the settings the call ID column is %v wide, want %v", got, dragged)
+	}
+	// the table itself lays the first column out at the dragged width
+	if h := headers(tu.grid)[monitor.ColID]; h == nil || h.Size().Width != dragged {
+		t.Fatalf("the call ID header is %v wide on screen, want %v", h.Size().Width, dragged)
+	}
+	if h := headers(tu.grid)[monitor.ColQueue]; h == nil || h.Size().Width != tu.grid.widths[monitor.ColQueue] {
+		t.Fatal("the queue column (now third) does not have its own width")
+	}
+	if got := float32(a.Preferences().Float("grid.width.id")); got != dragged {
+		t.Fatalf("preferences hold %v", got)
 	}
 }
 
@@ -299,5 +360,47 @@ func TestTooltipsShowShortcutsAndReasons(t *testing.T) {
 	b.MouseOut()
 	if layer.text.Visible() {
 		t.Fatal("the tooltip stays after the pointer left")
+	}
+}
+
+// A monitored call shows a marker chip before its agent, inside the cell and beside
+// the name (which still shows in full) at the default column width.
+func TestMonitoringMarkerBeforeTheAgent(t *testing.T) {
+	tu := newTestUI(t, 10)
+	id := "1741942900.500"
+	tu.board.ApplyAll([]monitor.Event{
+		{Kind: monitor.EventCallStarted, CallID: id, At: t0, Direction: monitor.Inbound, Customer: "0905675483", Hotline: "02873002468"},
+		{Kind: monitor.EventQueueJoined, CallID: id, At: t0, Queue: "Sales"},
+		{Kind: monitor.EventAgentRinging, CallID: id, At: t0, Agent: "Nguyễn Bảo Nhung (1058)"},
+		{Kind: monitor.EventAnswered, CallID: id, At: t0, Agent: "Nguyễn Bảo Nhung (1058)"},
+		{Kind: monitor.EventMonitorStarted, CallID: id, Mode: monitor.MonitorWhisper, Supervisor: "Mai"},
+		{Kind: monitor.EventStolen, CallID: callID(3), Supervisor: "Mai"},
+	})
+	tu.refreshNow()
+	saveCapture(t, tu, "marker")
+	for _, tc := range []struct {
+		call, text, tip string
+		icon            fyne.Resource
+	}{
+		{id, "Nguyễn Bảo Nhung (1058)", "Whisper · Mai", actionIcon(monitor.ActWhisper)},
+		{callID(3), "Mai (stolen)", "Steal · Mai", actionIcon(monitor.ActSteal)},
+	} {
+		cell := tu.cellIn(t, tu.rowOf(tc.call), monitor.ColLastAgent)
+		if !cell.mark.Visible() || !cell.icon.Visible() || cell.icon.Resource != tc.icon || cell.markTip != tc.tip {
+			t.Errorf("%s: marker shown %v, tip %q", tc.call, cell.mark.Visible(), cell.markTip)
+			continue
+		}
+		m, l := cell.mark, cell.label
+		if m.Position().X < 0 || m.Position().X+m.Size().Width > l.Position().X || l.Position().X+l.Size().Width > cell.Size().Width+0.5 {
+			t.Errorf("%s: marker at %v+%v, name at %v+%v, cell %v wide", tc.call, m.Position(), m.Size(), l.Position(), l.Size(), cell.Size().Width)
+		}
+		// a truncating label's MinSize is small: measure the text itself
+		need := fyne.MeasureText(l.Text, theme.TextSize(), l.TextStyle).Width + 2*theme.InnerPadding()
+		if l.Text != tc.text || need > l.Size().Width {
+			t.Errorf("%s: name %q needs %v, has %v", tc.call, l.Text, need, l.Size().Width)
+		}
+	}
+	if cell := tu.cellIn(t, tu.rowOf(callID(2)), monitor.ColLastAgent); cell.mark.Visible() {
+		t.Error("a call nobody monitors shows a marker")
 	}
 }

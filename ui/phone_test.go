@@ -185,6 +185,7 @@ func TestDoNotDisturbDeclinesOrdinaryCalls(t *testing.T) {
 	ph := newFakePhone()
 	tu := newTestUI(t, 5, func(o *Options) { o.Phone = ph })
 	tu.tray.dnd.Action()
+	tu.bg.Wait() // the audit entry
 	if !tu.cfg.SIP.DoNotDisturb || !tu.tray.dnd.Checked {
 		t.Fatal("do not disturb not switched on from the tray")
 	}

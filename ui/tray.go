@@ -58,7 +58,7 @@ func (t *tray) toggleDND() {
 	t.dnd.Checked = c.SIP.DoNotDisturb
 	t.u.saveConfig()
 	t.menu.Refresh()
-	t.u.audit(AuditEntry{Action: "do_not_disturb", Result: onOff(t.dnd.Checked)})
+	t.u.auditLater(AuditEntry{Action: "do_not_disturb", Result: onOff(t.dnd.Checked)})
 }
 
 func (t *tray) toggleAuto() {

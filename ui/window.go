@@ -365,7 +365,15 @@ func (u *UI) apply(s monitor.Snapshot, stats []monitor.QueueStats, waits []monit
 		// rows drawn by the previous refresh: the window really shows calls
 		if n := u.grid.renderedRows(); n >= min(len(s.Calls), 10) {
 			u.readyLogged = true
-			u.log.Info("grid ready", "rendered_rows", n, "calls", len(s.Calls), "total", s.Total)
+			// where the first column's right border is on the window (in pixels), for
+			// a test that drags it from outside
+			first := u.grid.cols[0]
+			pos := u.app.Driver().AbsolutePositionForObject(u.grid.table)
+			scale := u.win.Canvas().Scale()
+			u.log.Info("grid ready", "rendered_rows", n, "calls", len(s.Calls), "total", s.Total,
+				"first_column", first.String(), "first_width", u.grid.widths[first],
+				"border_x", int((pos.X+u.grid.widths[first]+theme.Padding()/2)*scale),
+				"header_y", int((pos.Y+theme.Padding()+8)*scale))
 		}
 	}
 }
