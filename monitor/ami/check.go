@@ -120,7 +120,11 @@ func (d *Driver) Check(ctx context.Context) (CheckReport, error) {
 		return r, err
 	}
 	defer release()
-	r.add("login", CheckOK, "Logged in to %s:%d as %q (%s)%s.", d.cfg.Host, d.cfg.Port, d.cfg.User, s.banner, map[bool]string{true: " over TLS", false: " with the MD5 challenge"}[d.cfg.TLS])
+	how := "with the MD5 challenge"
+	if d.cfg.TLS {
+		how = "over TLS"
+	}
+	r.add("login", CheckOK, "Logged in to %s:%d as %q (%s) %s.", d.cfg.Host, d.cfg.Port, d.cfg.User, s.banner, how)
 
 	d.mu.Lock()
 	members := len(d.mp.members)
