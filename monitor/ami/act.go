@@ -244,7 +244,7 @@ func (d *Driver) hangupCall(ctx context.Context, s *session, ci callInfo) error 
 		defer d.mu.Unlock()
 		var out []*channel
 		for _, l := range rest {
-			if d.mp.chans[l.uid] == l {
+			if d.mp.chans[l.uid] != nil { // a resync meanwhile replaces the struct, not the Uniqueid
 				out = append(out, l)
 			}
 		}
