@@ -503,6 +503,11 @@ func (pc *playConn) writeReply(msgs [][]byte, id string) error {
 // auto answers the client's own actions; it reports whether m was handled.
 func (pc *playConn) auto(m Msg) (bool, error) {
 	id := m.Get("ActionID")
+	if pc.sc.Reply != nil {
+		if r := pc.sc.Reply(m); r != nil {
+			return true, pc.writeReply(r, id)
+		}
+	}
 	switch name := m.Get("Action"); {
 	case strings.EqualFold(name, "Challenge"):
 		if !strings.EqualFold(m.Get("AuthType"), "MD5") {
@@ -513,8 +518,6 @@ func (pc *playConn) auto(m Msg) (bool, error) {
 			pc.challenge = strconv.FormatInt(rand.Int64N(math.MaxInt32), 10)
 		}
 		return true, pc.write(ChallengeReply(id, pc.challenge))
-	case pc.sc.Reply != nil && pc.sc.Reply(m) != nil:
-		return true, pc.writeReply(pc.sc.Reply(m), id)
 	case name == "Ping" && pc.sc.NoPong:
 		return true, nil
 	case name == "Ping":
