@@ -393,3 +393,227 @@ func closeDialogs(tu *testUI) {
 		tu.win.Canvas().Overlays().Top().Hide()
 	}
 }
+
+// pressKey types a key as the desktop driver delivers it: to the focused widget, or
+// to the canvas's handler when nothing has the focus.
+func pressKey(c fyne.Canvas, k fyne.KeyName) {
+	ev := &fyne.KeyEvent{Name: k}
+	if f := c.Focused(); f != nil {
+		f.TypedKey(ev)
+		return
+	}
+	if h := c.OnTypedKey(); h != nil {
+		h(ev)
+	}
+}
+
+// menuShortcut runs a shortcut as the desktop driver does first: through the main
+// menu's items (before the focused widget sees it).
+func menuShortcut(t *testing.T, w fyne.Window, sc fyne.Shortcut) {
+	t.Helper()
+	for _, m := range w.MainMenu().Items {
+		for _, it := range m.Items {
+			if it.Shortcut != nil && it.Shortcut.ShortcutName() == sc.ShortcutName() {
+				it.Action()
+				return
+			}
+		}
+	}
+	t.Fatalf("no main-menu item has the shortcut %s", sc.ShortcutName())
+}
+
+func TestDialogKeysAndShortcuts(t *testing.T) {
+	tu := newTestUI(t, 10)
+	cv := tu.win.Canvas()
+	c := tu.selectCall(t, 2)
+
+	// Esc cancels a confirmation
+	tu.requestAction(monitor.ActHangup)
+	first := tu.dialog
+	// an action shortcut while the dialog is open does nothing: no second dialog
+	cv.(fyne.Shortcutable).TypedShortcut(actionShortcuts[monitor.ActSteal])
+	menuShortcut(t, tu.win, actionShortcuts[monitor.ActTransfer])
+	if tu.dialog != first || tu.picker != nil {
+		t.Fatal("a shortcut stacked a second dialog on the first")
+	}
+	pressKey(cv, fyne.KeyEscape)
+	tu.bg.Wait()
+	if tu.dialog != nil || cv.Overlays().Top() != nil || len(tu.drv.actions()) != 0 {
+		t.Fatal("Esc did not cancel the hang-up")
+	}
+	// Enter confirms
+	tu.requestAction(monitor.ActSteal)
+	pressKey(cv, fyne.KeyReturn)
+	if a := tu.action(t); a.Kind != monitor.ActSteal || a.CallID != c.ID {
+		t.Fatalf("Enter sent %+v", a)
+	}
+	if tu.dialog != nil {
+		t.Fatal("the steal dialog stayed open after Enter")
+	}
+
+	// the transfer picker: typing in its search box, Enter transfers to the chosen
+	// agent, Esc cancels
+	tu.requestAction(monitor.ActTransfer)
+	tu.bg.Wait()
+	cv.Focus(tu.picker.search)
+	test.Type(tu.picker.search, "1004")
+	pressKey(cv, fyne.KeyReturn) // nobody chosen yet: nothing happens
+	if tu.dialog == nil {
+		t.Fatal("Enter with no agent chosen closed the picker")
+	}
+	tu.picker.list.Select(0)
+	cv.Focus(tu.picker.search)
+	pressKey(cv, fyne.KeyReturn)
+	if a := tu.action(t); a.Kind != monitor.ActTransfer || a.Agent != "1004" {
+		t.Fatalf("Enter in the picker sent %+v", a)
+	}
+	tu.requestAction(monitor.ActTransfer)
+	tu.bg.Wait()
+	cv.Focus(tu.picker.search)
+	pressKey(cv, fyne.KeyEscape)
+	tu.bg.Wait()
+	if tu.dialog != nil || tu.picker != nil {
+		t.Fatal("Esc in the picker's search box did not cancel it")
+	}
+
+	// the action shortcuts are on the main menu, so they work while the search box
+	// has the focus; whisper is not Ctrl+W (the usual "close")
+	if sc := actionShortcuts[monitor.ActWhisper]; sc.KeyName == fyne.KeyW {
+		t.Fatal("whisper uses Ctrl+W")
+	}
+	cv.Focus(tu.filter.search)
+	menuShortcut(t, tu.win, actionShortcuts[monitor.ActListen])
+	if a := tu.action(t); a.Kind != monitor.ActListen || a.CallID != c.ID {
+		t.Fatalf("Ctrl+L in the search box sent %+v", a)
+	}
+	if cv.Focused() != tu.filter.search {
+		t.Error("the search box lost the focus")
+	}
+}
+
+// The picker names each agent once ("Name (ID)" without repeating an ID the name
+// shows) and leaves out the call's own agent, whom the board names by display name.
+func TestTransferPickerNamesAndExcludesAgents(t *testing.T) {
+	tu := newTestUI(t, 0)
+	tu.drv.agents = []monitor.Agent{
+		{ID: "1017", Name: "Trương Văn Khánh (1017)", Queues: []string{"Sales"}, State: monitor.AgentBusy},
+		{ID: "1018", Name: "Lê Thu", Queues: []string{"Sales"}, State: monitor.AgentAvailable},
+		{ID: "1019", Queues: []string{"Support"}, State: monitor.AgentAvailable},
+		{ID: "1020", Name: "Đỗ Minh (1020)", State: monitor.AgentAvailable},
+	}
+	id := "1741942900.600"
+	tu.board.ApplyAll([]monitor.Event{
+		{Kind: monitor.EventCallStarted, CallID: id, At: t0, Direction: monitor.Inbound, Customer: "0905675483"},
+		{Kind: monitor.EventQueueJoined, CallID: id, At: t0, Queue: "Sales"},
+		{Kind: monitor.EventAgentRinging, CallID: id, At: t0, Agent: "Trương Văn Khánh (1017)"},
+		{Kind: monitor.EventAnswered, CallID: id, At: t0, Agent: "Trương Văn Khánh (1017)"},
+	})
+	tu.refreshNow()
+	tu.grid.selectID(id)
+	tu.requestAction(monitor.ActTransfer)
+	tu.bg.Wait()
+	var labels []string
+	for _, a := range tu.picker.shown {
+		labels = append(labels, agentLabel(a))
+	}
+	want := []string{"Lê Thu (1018) · Sales", "1019 · Support", "Đỗ Minh (1020)"}
+	if fmt.Sprint(labels) != fmt.Sprint(want) {
+		t.Fatalf("picker shows %q, want %q (the call's own agent left out)", labels, want)
+	}
+	tu.tap(tu.dialog.cancel)
+}
+
+// The picker keeps the agents' availability current while it is open, and its
+// confirmation closes (saying why) when the call ends meanwhile; so do the steal and
+// hang-up confirmations.
+func TestDialogsFollowTheCall(t *testing.T) {
+	tu := newTestUI(t, 10)
+	tu.selectCall(t, 2)
+	tu.requestAction(monitor.ActTransfer)
+	tu.bg.Wait()
+	p := tu.picker
+	p.search.SetText("1004")
+	p.list.Select(0)
+	if tu.dialog.confirm.Disabled() {
+		t.Fatal("1004 cannot be chosen")
+	}
+	// 1004 takes another call: the next refresh disables the choice
+	tu.drv.mu.Lock()
+	for i := range tu.drv.agents {
+		if tu.drv.agents[i].ID == "1004" {
+			tu.drv.agents[i].State = monitor.AgentBusy
+		}
+	}
+	tu.drv.mu.Unlock()
+	p.loaded = p.loaded.Add(-agentRefresh)
+	tu.refreshNow()
+	tu.bg.Wait()
+	if !tu.dialog.confirm.Disabled() || p.selected != "" || p.shown[0].State != monitor.AgentBusy {
+		t.Fatalf("after 1004 became busy: confirm enabled %v, chosen %q", !tu.dialog.confirm.Disabled(), p.selected)
+	}
+	// the call ends: the picker closes and says so
+	tu.board.Apply(monitor.Event{Kind: monitor.EventCallEnded, CallID: callID(2)})
+	tu.refreshNow()
+	if tu.dialog != nil || tu.picker != nil {
+		t.Fatal("the transfer picker stayed open for an ended call")
+	}
+	if want := "Call " + callID(2) + " ended before you confirmed; nothing was done."; tu.message.Text != want {
+		t.Errorf("message %q", tu.message.Text)
+	}
+	closeDialogs(tu)
+	for k, i := range map[monitor.ActionKind]int{monitor.ActSteal: 3, monitor.ActHangup: 8} {
+		c := tu.selectCall(t, i)
+		tu.requestAction(k)
+		if tu.dialog == nil {
+			t.Fatalf("%s: no confirmation", k)
+		}
+		tu.board.Apply(monitor.Event{Kind: monitor.EventCallEnded, CallID: c.ID})
+		tu.refreshNow()
+		if tu.dialog != nil {
+			t.Fatalf("%s: the confirmation stayed open for an ended call", k)
+		}
+		closeDialogs(tu)
+	}
+	if len(tu.drv.actions()) != 0 {
+		t.Fatalf("actions sent for ended calls: %v", tu.drv.actions())
+	}
+}
+
+// The audit log names the supervisor who asked, even when the settings change while
+// the PBX rings; goroutines never read the settings the UI goroutine writes (run
+// with -race).
+func TestSettingsChangeWhileAnActionRuns(t *testing.T) {
+	ph := newFakePhone()
+	ph.reg = Registration{State: RegRegistered, Account: "2001@127.0.0.1"}
+	tu := newTestUI(t, 10, func(o *Options) { o.Phone = ph })
+	tu.drv.hold = make(chan error)
+	tu.selectCall(t, 2)
+	tu.requestAction(monitor.ActListen)
+	tu.drv.waitAction(t)
+	c := tu.cfg
+	c.Supervisor = "Lan"
+	tu.setConfig(c) // the settings dialog saves while the phone rings
+	tu.drv.hold <- nil
+	tu.bg.Wait()
+	if e := waitAudit(t, tu.audit, 1)[0]; e.Supervisor != "Mai" {
+		t.Fatalf("the audit log names %q for Mai's request", e.Supervisor)
+	}
+
+	// the settings written on one goroutine while another reads the name
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			if n := tu.supervisor(); n != "Lan" && n != "Mai" {
+				t.Errorf("name %q", n)
+				return
+			}
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		c := tu.cfg
+		c.Supervisor = []string{"Mai", "Lan"}[i%2]
+		tu.setConfig(c)
+	}
+	<-done
+}

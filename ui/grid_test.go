@@ -404,3 +404,47 @@ func TestMonitoringMarkerBeforeTheAgent(t *testing.T) {
 		t.Error("a call nobody monitors shows a marker")
 	}
 }
+
+// A number typed the way the grid shows it ("0912 361 5", with spaces, dots or
+// dashes) finds the call; call IDs keep their dot.
+func TestSearchFindsNumbersAsTheGridShowsThem(t *testing.T) {
+	tu := newTestUI(t, 60)
+	c7, _ := tu.board.Get(callID(7))
+	shown := fmtPhone(c7.Customer) // "0912 4xx xxx"
+	for _, typed := range []string{shown, shown[:8], strings.ReplaceAll(shown, " ", "."), strings.ReplaceAll(shown, " ", "-")} {
+		tu.filter.search.SetText(typed)
+		if len(tu.grid.snap.Calls) != 1 || tu.grid.snap.Calls[0].ID != c7.ID {
+			t.Errorf("search %q shows %d calls", typed, len(tu.grid.snap.Calls))
+		}
+	}
+	tu.filter.search.SetText(callID(7))
+	if len(tu.grid.snap.Calls) != 1 || tu.grid.snap.Calls[0].ID != c7.ID {
+		t.Errorf("search by call ID %q shows %d calls", callID(7), len(tu.grid.snap.Calls))
+	}
+	for _, tc := range [][2]string{{"0813 553", "0813553"}, {"(028) 3812-3456", "02838123456"}, {"+84 912.345", "+84912345"},
+		{"1741942800.102", "1741942800.102"}, {"Nguyễn Văn", "Nguyễn Văn"}, {"Gia hạn", "Gia hạn"}} {
+		if got := searchText(tc[0]); got != tc[1] {
+			t.Errorf("searchText(%q) = %q, want %q", tc[0], got, tc[1])
+		}
+	}
+}
+
+// A selected call that a filter hides is selected again when it comes back into view.
+func TestSelectionSurvivesAFilter(t *testing.T) {
+	tu := newTestUI(t, 60)
+	c := tu.selectCall(t, 2) // answered
+	tu.filter.status.SetSelectedIndex(int(monitor.StatusCalling) + 1)
+	if _, ok := tu.grid.selectedCall(); ok {
+		t.Fatal("a hidden call still counts as selected for the actions")
+	}
+	if !tu.actions.buttons[monitor.ActHangup].Disabled() {
+		t.Fatal("actions enabled for a call not shown")
+	}
+	tu.filter.status.SetSelectedIndex(0)
+	if got, ok := tu.grid.selectedCall(); !ok || got.ID != c.ID {
+		t.Fatalf("after clearing the filter the selection is %q", got.ID)
+	}
+	if tu.actions.buttons[monitor.ActHangup].Disabled() {
+		t.Fatal("actions stay disabled for the reselected call")
+	}
+}

@@ -2,10 +2,12 @@ package ui
 
 import (
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
 
+	"github.com/earshot-app/earshot/config"
 	"github.com/earshot-app/earshot/monitor"
 )
 
@@ -98,5 +100,46 @@ func TestActivityColumnsFit(t *testing.T) {
 				t.Errorf("the agent column is only %v wide", activityWidth(4))
 			}
 		})
+	}
+}
+
+// Vietnamese: the softphone is "Điện thoại" everywhere, the default supervisor name
+// and the softphone's texts are Vietnamese.
+func TestVietnameseWording(t *testing.T) {
+	inLanguage(t, "vi")
+	ph := newFakePhone()
+	tu := newTestUI(t, 10, func(o *Options) { o.Phone = ph; o.Config.Supervisor = config.Default().Supervisor })
+	tu.showSettings()
+	tu.bg.Wait()
+	if got := tu.settings.tabs.Items[tabSIP].Text; got != "Điện thoại" {
+		t.Errorf("softphone tab %q", got)
+	}
+	if got := tu.settings.supervisor.Text; got != "Giám sát viên" {
+		t.Errorf("default name shown as %q", got)
+	}
+	tu.tap(tu.dialog.cancel)
+	if got := trf("phone.error", "Detail", phoneErrorText(errNoCall)); got != "Điện thoại: Cuộc gọi này không còn trên điện thoại của bạn." {
+		t.Errorf("softphone error %q", got)
+	}
+	tu.board.Apply(monitor.Event{Kind: monitor.EventStolen, CallID: callID(3), Supervisor: config.Default().Supervisor})
+	tu.refreshNow()
+	if got := tu.cellIn(t, tu.rowOf(callID(3)), monitor.ColLastAgent).label.Text; got != "Giám sát viên (đã cướp)" {
+		t.Errorf("stolen by the default supervisor: %q", got)
+	}
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: PhoneCall{ID: "c1", State: CallActive, RemoteNumber: "0912345678", Answered: time.Now()}})
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: PhoneCall{ID: "c1", State: CallEnded, RemoteNumber: "0912345678",
+		End: EndRemoteHungUp, EndReason: "the other party hung up"}})
+	if want := "Cuộc gọi đã kết thúc: 0912 345 678 (bên kia đã gác máy)"; tu.message.Text != want {
+		t.Errorf("call end %q, want %q", tu.message.Text, want)
+	}
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneRegistration, Registration: Registration{State: RegFailed, Account: "2001@pbx",
+		Failure: RegFailUnreachable, Reason: "the PBX pbx did not answer"}})
+	if want := "2001@pbx: đăng ký không thành công. Không kết nối được tới tổng đài. Hãy kiểm tra địa chỉ máy chủ và mạng."; tu.panel.regText.Text != want {
+		t.Errorf("registration %q", tu.panel.regText.Text)
+	}
+	// the Activity view shows an error's sentence, not its key
+	e := AuditEntry{Action: "hangup", Result: "failed", Error: "error.call_gone: That call has already ended."}
+	if got := tu.activity.cell(&e, 7); got != "Thất bại: Cuộc gọi này đã kết thúc." {
+		t.Errorf("activity result %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/earshot-app/earshot/config"
 	"github.com/earshot-app/earshot/monitor"
+	"github.com/earshot-app/earshot/phone"
 )
 
 // fakePhone is a test double of Softphone: it records what the window asks of it and
@@ -330,4 +332,132 @@ func TestFailedMonitoringActionWithdrawsTheExpectation(t *testing.T) {
 	tu.action(t)
 	label := fmt.Sprintf("Listening: agent %s with %s", c.LastAgent, fmtPhone(c.Customer))
 	tu.waitPhone(t, ph, "withdraw "+label)
+}
+
+// The call card follows the board: a mode switched at the PBX (a DTMF key typed on the
+// dial pad) shows in the mode buttons and the label; a stolen call is a call with the
+// customer, without mode buttons.
+func TestCallCardFollowsTheBoard(t *testing.T) {
+	ph := newFakePhone()
+	ph.reg = Registration{State: RegRegistered, Account: "2001@127.0.0.1"}
+	tu := newTestUI(t, 10, func(o *Options) { o.Phone = ph })
+	c := tu.selectCall(t, 2)
+	tu.requestAction(monitor.ActListen)
+	tu.action(t)
+	label := fmt.Sprintf("Listening: agent %s with %s", c.LastAgent, fmtPhone(c.Customer))
+	call := PhoneCall{ID: "c1", Incoming: true, State: CallActive, Monitoring: true, Label: label,
+		Created: time.Now(), Answered: time.Now()}
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: call})
+	tu.board.Apply(monitor.Event{Kind: monitor.EventMonitorStarted, CallID: c.ID, Mode: monitor.MonitorListen, Supervisor: "Mai"})
+	tu.refreshNow()
+	if tu.panel.activeLabel.Text != label || tu.panel.modeBtns[monitor.MonitorListen].Importance != widget.HighImportance {
+		t.Fatalf("card %q", tu.panel.activeLabel.Text)
+	}
+	// the PBX switched to whisper (DTMF 5 from the dial pad): no button was pressed
+	tu.board.Apply(monitor.Event{Kind: monitor.EventMonitorStarted, CallID: c.ID, Mode: monitor.MonitorWhisper, Supervisor: "Mai"})
+	tu.refreshNow()
+	if want := fmt.Sprintf("Whispering to agent %s (customer %s)", c.LastAgent, fmtPhone(c.Customer)); tu.panel.activeLabel.Text != want ||
+		tu.panel.modeBtns[monitor.MonitorWhisper].Importance != widget.HighImportance ||
+		tu.panel.modeBtns[monitor.MonitorListen].Importance == widget.HighImportance {
+		t.Fatalf("after the board switched to whisper the card says %q", tu.panel.activeLabel.Text)
+	}
+	call.State, call.End = CallEnded, EndRemoteHungUp
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: call})
+
+	// steal
+	c3 := tu.selectCall(t, 3)
+	tu.requestAction(monitor.ActSteal)
+	tu.tap(tu.dialog.confirm)
+	tu.action(t)
+	steal := PhoneCall{ID: "c2", Incoming: true, State: CallActive, Monitoring: true,
+		Label: fmt.Sprintf("Stealing %s from agent %s", fmtPhone(c3.Customer), c3.LastAgent), Created: time.Now(), Answered: time.Now()}
+	tu.onPhoneEvent(PhoneEvent{Kind: PhoneCallChanged, Call: steal})
+	tu.board.Apply(monitor.Event{Kind: monitor.EventStolen, CallID: c3.ID, Supervisor: "Mai"})
+	tu.refreshNow()
+	if tu.panel.modeRow.Visible() {
+		t.Error("a stolen call shows the listen/whisper/barge buttons")
+	}
+	if tu.panel.activeTitle.Text != "Call taken over" ||
+		tu.panel.activeLabel.Text != fmt.Sprintf("Talking with %s (taken over from agent %s)", fmtPhone(c3.Customer), c3.LastAgent) {
+		t.Errorf("stolen call card %q / %q", tu.panel.activeTitle.Text, tu.panel.activeLabel.Text)
+	}
+	// dial pad keys on a stolen call are plain DTMF to the customer
+	tu.panel.digit("5")
+	tu.waitPhone(t, ph, "dtmf c2 5")
+	if e := tu.audit.Recent(1)[0]; strings.HasPrefix(e.Action, "mode_") {
+		t.Errorf("a key on a stolen call was taken as a mode switch: %+v", e)
+	}
+}
+
+// Errors of the softphone's controls are sentences in the interface language.
+func TestSoftphoneErrorsAreSentences(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("call c1: %w", errNoCall), "Softphone: That call is no longer on your phone."},
+		{&dialError{end: EndBusy, err: fmt.Errorf("dial 0912: busy: 486 Busy Here")}, "Softphone: The call did not go through: busy."},
+		{fmt.Errorf("%w: dial: \"<x>\" is not a number or SIP address", errNotPlaced), "Softphone: Earshot could not call that. Check the number or address."},
+		{fmt.Errorf("read udp 127.0.0.1:5060: connection refused"), "Softphone: Something went wrong. The details are in Earshot's log."},
+	} {
+		if got := trf("phone.error", "Detail", phoneErrorText(tc.err)); got != tc.want {
+			t.Errorf("%v shows %q, want %q", tc.err, got, tc.want)
+		}
+	}
+	// the SIP test: a refused registration, without the SIP status
+	re := &RegistrationError{Failure: RegFailCredentials, Reason: "wrong user name or password: the PBX 127.0.0.1 refused them (401 Unauthorized)"}
+	if got := sipTestText(re, false); got != "The PBX refused the extension or password. Check them in Settings." {
+		t.Errorf("SIP test shows %q", got)
+	}
+	if got := sipTestText(errors.New("no answer from pbx"), true); got != "The PBX cannot be reached. Check the server address and the network." {
+		t.Errorf("SIP test timeout shows %q", got)
+	}
+}
+
+// The dial pad reports a failed call with the cause, not the softphone's words.
+func TestDialFailureIsASentence(t *testing.T) {
+	ph := &failingDialPhone{fakePhone: newFakePhone()}
+	tu := newTestUI(t, 5, func(o *Options) { o.Phone = ph })
+	tu.panel.dialEntry.SetText("0912345678")
+	tu.tap(tu.panel.dialBtn)
+	if want := "Softphone: The call did not go through: unknown number."; tu.message.Text != want {
+		t.Fatalf("message %q, want %q", tu.message.Text, want)
+	}
+}
+
+// failingDialPhone is a softphone whose calls fail as the PBX answers 404.
+type failingDialPhone struct{ *fakePhone }
+
+func (f *failingDialPhone) Dial(context.Context, string) (string, error) {
+	return "c5", &dialError{end: EndUnknownNumber, err: errors.New("dial 0912345678: unknown number: 404 Not Found")}
+}
+
+// The softphone's end reasons map to the fixed, translated set.
+func TestCallEndCauses(t *testing.T) {
+	for _, tc := range []struct {
+		ci   phone.CallInfo
+		want CallEnd
+	}{
+		{phone.CallInfo{EndReason: "hung up"}, EndHungUp},
+		{phone.CallInfo{EndReason: "the other party hung up"}, EndRemoteHungUp},
+		{phone.CallInfo{Direction: phone.Incoming, EndReason: "cancelled by the caller", EndCode: 487}, EndCallerCancelled},
+		{phone.CallInfo{Direction: phone.Incoming, EndReason: "not answered", EndCode: 480}, EndNotAnswered},
+		{phone.CallInfo{Direction: phone.Incoming, EndReason: "declined", EndCode: 603}, EndDeclined},
+		{phone.CallInfo{Direction: phone.Incoming, EndReason: "declined as busy", EndCode: 486}, EndDeclined},
+		{phone.CallInfo{Direction: phone.Outgoing, EndReason: "busy", EndCode: 486}, EndBusy},
+		{phone.CallInfo{Direction: phone.Outgoing, EndReason: "unknown number", EndCode: 404}, EndUnknownNumber},
+		{phone.CallInfo{Direction: phone.Outgoing, EndReason: "refused by the PBX (credentials)", EndCode: 403}, EndRefused},
+		{phone.CallInfo{Direction: phone.Outgoing, EndReason: "no common codec with the far end", EndCode: 488}, EndNoCodec},
+		{phone.CallInfo{Direction: phone.Outgoing, EndReason: "cancelled"}, EndCancelled},
+		{phone.CallInfo{Direction: phone.Outgoing, EndReason: "failed: 500 Server Internal Error", EndCode: 500}, EndConnectionFailed},
+		{phone.CallInfo{EndReason: "the phone stopped"}, EndPhoneStopped},
+		{phone.CallInfo{}, EndUnknown},
+	} {
+		if got := endOf(tc.ci); got != tc.want {
+			t.Errorf("%q (%d): %v, want %v", tc.ci.EndReason, tc.ci.EndCode, got, tc.want)
+		}
+		if tc.want != EndUnknown && endText(tc.want) == "" {
+			t.Errorf("%v has no text", tc.want)
+		}
+	}
 }
