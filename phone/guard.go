@@ -2,8 +2,11 @@ package phone
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -93,36 +96,123 @@ func (p *Phone) refreshTrusted(ctx context.Context) {
 	p.trusted.Store(newTrustSet(ips))
 }
 
-// guard is the server middleware: a request whose source is not the PBX is answered
-// 403 Forbidden (an ACK is dropped) and never reaches the call handling, so a
-// scanner never makes the phone ring.
+// guard is the server middleware every request passes before diago sees it:
+//   - a request whose source is not the PBX is answered 403 Forbidden (an ACK is
+//     dropped) and never reaches the call handling, so a scanner never makes the
+//     phone ring;
+//   - the SDP body of an INVITE, UPDATE or ACK is checked before diago parses it
+//     (diago indexes SDP fields without checking them): a bad offer is answered
+//     488 Not Acceptable Here, a bad ACK body is dropped;
+//   - a panic while handling the request is logged and answered 500, instead of
+//     taking the whole program down.
 func (p *Phone) guard(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		var gtx *guardTx
+		if tx != nil {
+			gtx = &guardTx{ServerTransaction: tx}
+			tx = gtx
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				p.log.Error("panic while handling a SIP request; answered 500", "method", req.Method.String(),
+					"source", req.Source(), "panic", r, "stack", string(debug.Stack()))
+				if gtx != nil && !req.IsAck() && !gtx.finalSent() {
+					res := sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Server Internal Error", nil)
+					if err := gtx.Respond(res); err != nil {
+						p.log.Debug("respond 500", "error", err)
+					}
+				}
+			}
+		}()
 		src := req.Source()
 		host, _, err := net.SplitHostPort(src)
 		if err != nil {
 			host = src
 		}
-		if p.trusted.Load().allows(net.ParseIP(host)) {
-			next(req, tx)
-			if req.IsInvite() {
-				p.noteReInvite(req)
-			}
+		if !p.trusted.Load().allows(net.ParseIP(host)) {
+			p.refuse(req, tx, src, host)
 			return
 		}
-		if p.refusedLog.allow(host, time.Now()) {
-			p.log.Warn("refused a SIP request from an address that is not the PBX (logged once a minute per address)",
-				"method", req.Method.String(), "source", src)
-		}
-		if req.IsAck() || tx == nil {
+		if !p.vetBody(req, tx) {
 			return
 		}
-		res := sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil)
-		if err := tx.Respond(res); err != nil {
-			p.log.Debug("respond 403", "error", err)
+		next(req, tx)
+		if req.IsInvite() {
+			p.noteReInvite(req)
 		}
 	}
 }
+
+// refuse answers a request from a stranger 403 (and drops an ACK).
+func (p *Phone) refuse(req *sip.Request, tx sip.ServerTransaction, src, host string) {
+	if p.refusedLog.allow(host, time.Now()) {
+		p.log.Warn("refused a SIP request from an address that is not the PBX (logged once a minute per address)",
+			"method", req.Method.String(), "source", src)
+	}
+	if req.IsAck() || tx == nil {
+		return
+	}
+	res := sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil)
+	if err := tx.Respond(res); err != nil {
+		p.log.Debug("respond 403", "error", err)
+	}
+}
+
+// vetBody checks the SDP of an INVITE, UPDATE or ACK before diago reads it. It
+// reports whether the request may go on; when it may not, it has been answered 488
+// (an ACK is dropped).
+func (p *Phone) vetBody(req *sip.Request, tx sip.ServerTransaction) bool {
+	if len(req.Body()) == 0 || !(req.IsInvite() || req.IsAck() || req.Method == sip.UPDATE) {
+		return true
+	}
+	ct := ""
+	if h := req.ContentType(); h != nil {
+		ct = h.Value()
+	}
+	inDialog := false
+	if to := req.To(); to != nil && to.Params != nil {
+		if tag, ok := to.Params.Get("tag"); ok && tag != "" {
+			inDialog = true
+		}
+	}
+	err := checkSDP(ct, req.Body(), p.acc.srtp(), inDialog || req.IsAck())
+	if err == nil {
+		return true
+	}
+	if req.IsAck() || tx == nil {
+		p.log.Warn("dropped a request with a malformed SDP body", "method", req.Method.String(),
+			"source", req.Source(), "reason", err.Error())
+		return false
+	}
+	what := "refused an incoming call: unacceptable offer"
+	if inDialog {
+		what = "refused a change of the call's media: unacceptable offer"
+	}
+	p.log.Info(what, "method", req.Method.String(), "reason", err.Error(), "source", req.Source())
+	res := sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil)
+	res.AppendHeader(sip.NewHeader("Warning", fmt.Sprintf("399 earshot %q", err.Error())))
+	if rerr := tx.Respond(res); rerr != nil {
+		p.log.Debug("respond 488", "error", rerr)
+	}
+	return false
+}
+
+// guardTx is the server transaction handed on by the guard: it notes whether a
+// final response went out (so a panic is answered 500 only when none did).
+type guardTx struct {
+	sip.ServerTransaction
+	final atomic.Bool
+}
+
+// Respond sends res on the transaction.
+func (g *guardTx) Respond(res *sip.Response) error {
+	if res.StatusCode >= 200 {
+		g.final.Store(true)
+	}
+	return g.ServerTransaction.Respond(res)
+}
+
+func (g *guardTx) finalSent() bool { return g.final.Load() }
 
 // logLimiter lets one log line per key through per minute, so a scanner flooding
 // the phone does not flood the log.

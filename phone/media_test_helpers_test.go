@@ -243,6 +243,11 @@ type uacParams struct {
 	CancelMS    int
 	Code        int
 	ContentType string
+	// HoldSDP replaces the body of the first re-INVITE of Mode "hold", which is
+	// then expected to get HoldCode (200 if zero; another code is ACKed and the
+	// scenario goes on with the resume).
+	HoldSDP  string
+	HoldCode int
 }
 
 func defaultOffer() string {

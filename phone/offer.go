@@ -23,6 +23,13 @@ func (e *offerError) Error() string { return e.reason }
 // answered: it must parse, carry an audio stream with a connection address, offer
 // PCMU or PCMA, and use a media profile the configured SRTP mode accepts.
 func checkOffer(contentType string, body []byte, mode SRTPMode) error {
+	return checkSDP(contentType, body, mode, false)
+}
+
+// checkSDP is checkOffer for any SDP body diago would read: the offer of a new call
+// (inDialog false), or, inDialog, the offer of a re-INVITE or UPDATE or the answer
+// in an ACK, where the old-style hold address c=0.0.0.0 is allowed.
+func checkSDP(contentType string, body []byte, mode SRTPMode, inDialog bool) error {
 	if len(body) == 0 {
 		return &offerError{"the INVITE has no SDP offer"}
 	}
@@ -69,7 +76,7 @@ func checkOffer(contentType string, body []byte, mode SRTPMode) error {
 			connIP = ip
 		}
 	}
-	if connIP.IsUnspecified() || connIP.IsMulticast() {
+	if (connIP.IsUnspecified() && !inDialog) || connIP.IsMulticast() {
 		return &offerError{"the SDP offer's connection address " + connIP.String() + " cannot carry a call"}
 	}
 	attrs := sd.Values("a")
