@@ -529,6 +529,12 @@ func (p *Phone) registrationLoop(ctx context.Context) {
 			granted, err = r.register(ctx, expiry)
 		}
 		if ctx.Err() != nil {
+			// Stopped while a REGISTER was in flight: the PBX may have taken it
+			// (or still hold an earlier one). Remove it, unless the PBX never
+			// answered at all.
+			if r.heard {
+				p.unregister(r)
+			}
 			return
 		}
 		re := classifyRegisterError(err, p.acc.Server)

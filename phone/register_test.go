@@ -61,11 +61,18 @@ func TestRegisterWithDigestChallenge(t *testing.T) {
 		t.Error("the password travelled in clear text")
 	}
 
-	// The registration is refreshed before its 3 s run out.
+	// The registration is refreshed before its 3 s run out: the phone reports a
+	// second registration.
 	n := len(regs)
-	waitFor(t, 6*time.Second, "a refresh REGISTER", func() bool {
-		return len(reg.received(`^REGISTER `)) >= n+2
+	ph.events.waitFor(t, 6*time.Second, "the refresh", func(e Event) bool {
+		return e.Kind == EventRegistration && e.Registration.State == RegRegistered &&
+			ph.events.count(func(e Event) bool {
+				return e.Kind == EventRegistration && e.Registration.State == RegRegistered
+			}) >= 2
 	})
+	if m := len(reg.received(`^REGISTER `)); m < n+2 {
+		t.Errorf("registrar got %d REGISTERs after the refresh, want %d (challenge round trip)", m, n+2)
+	}
 	if c := ph.events.count(func(e Event) bool {
 		return e.Kind == EventRegistration && e.Registration.State == RegFailed
 	}); c != 0 {
@@ -87,6 +94,34 @@ func TestRegisterWithDigestChallenge(t *testing.T) {
 	})
 	if s := ph.State(); s.State != RegIdle {
 		t.Errorf("after Run returned State() = %s, want idle", s.State)
+	}
+}
+
+// Stopping the phone while its REGISTER waits for an answer still removes the
+// registration: the PBX may have taken the REGISTER whose answer never came.
+func TestStopDuringRegisterUnregisters(t *testing.T) {
+	port := freeUDPPort(t, "127.0.0.1", false)
+	reg := startSipp(t, "registrar_unanswered.xml", "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-t", "u1",
+		"-m", "1", "-key", "pass", "sup-2001-lab")
+	ph := startPhone(t, Config{Account: Account{Server: "127.0.0.1:" + strconv.Itoa(port), User: "2001",
+		Password: "sup-2001-lab"}})
+	ph.events.waitFor(t, 5*time.Second, "registering", func(e Event) bool {
+		return e.Kind == EventRegistration && e.Registration.State == RegRegistering
+	})
+	waitFor(t, 5*time.Second, "the authenticated REGISTER", func() bool { return len(reg.received(`^REGISTER `)) >= 2 })
+	ph.stop(t)
+	if code := reg.wait(10 * time.Second); code != 0 {
+		t.Fatalf("registrar exit %d, want 0 (an authenticated REGISTER with Expires: 0 after the stop)", code)
+	}
+	regs := reg.received(`^REGISTER `)
+	if len(regs) != 4 || !regexp.MustCompile(`(?mi)^Expires:\s*0\s*$`).MatchString(regs[3]) ||
+		!strings.Contains(regs[3], "Authorization:") {
+		t.Errorf("after the stop the registrar got %d REGISTERs, want the unregister (Expires: 0) with credentials:\n%q", len(regs), regs)
+	}
+	if n := ph.events.count(func(e Event) bool {
+		return e.Kind == EventRegistration && e.Registration.State == RegRegistered
+	}); n != 0 {
+		t.Errorf("%d registered events, want none (the 200 never came)", n)
 	}
 }
 

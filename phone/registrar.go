@@ -31,6 +31,9 @@ type registrar struct {
 	// from the PBX's view of the connection (Via rport).
 	contactHost string
 	contactPort int
+	// heard is set once the PBX answered any REGISTER of ours: from then on a
+	// REGISTER cut short by the phone stopping may have registered it.
+	heard bool
 }
 
 func newRegistrar(p *Phone) *registrar {
@@ -120,6 +123,7 @@ func (r *registrar) register(ctx context.Context, expiry time.Duration) (time.Du
 	if err != nil {
 		return 0, fmt.Errorf("send REGISTER to %s: %w", p.acc.Server, err)
 	}
+	r.heard = true
 	if r.learnContact(res) && expiry > 0 {
 		// Over TLS the PBX reaches the phone through the connection the phone
 		// opened: register its real address (the next request carries it).
