@@ -295,6 +295,15 @@ func (mp *mapper) lookup(m *Message, prefix string) (*channel, bool) {
 // the event irrelevant.
 func (mp *mapper) handle(m *Message) {
 	name := m.Event()
+	switch string(name) {
+	case "RTCPSent", "RTCPReceived", "Newexten", "DeviceStateChange", "SuccessfulAuth",
+		"ChallengeSent", "FullyBooted", "MusicOnHoldStart", "MusicOnHoldStop":
+		return // noise for the grid
+	case "VarSet":
+		// most of the stream: its time is mapped only when it changes a call
+		mp.varSet(m, parseTimestamp(m.Get("Timestamp")))
+		return
+	}
 	at := mp.clock.local(parseTimestamp(m.Get("Timestamp")))
 	switch string(name) {
 	case "Newchannel":
@@ -319,8 +328,6 @@ func (mp *mapper) handle(m *Message) {
 				c.abandoned = true
 			}
 		}
-	case "VarSet":
-		mp.varSet(m, at)
 	case "BridgeEnter", "BridgeLeave":
 		if ch, changed := mp.lookup(m, ""); ch != nil {
 			ch.bridged = string(name) == "BridgeEnter"
@@ -342,9 +349,6 @@ func (mp *mapper) handle(m *Message) {
 		if mb := mp.members[string(m.Get("Interface"))]; mb != nil {
 			mb.paused = string(m.Get("Paused")) == "1"
 		}
-	case "RTCPSent", "RTCPReceived", "Newexten", "DeviceStateChange", "SuccessfulAuth",
-		"ChallengeSent", "FullyBooted", "MusicOnHoldStart", "MusicOnHoldStop":
-		// noise for the grid
 	default:
 		if m.Has("Uniqueid") {
 			if ch, changed := mp.lookup(m, ""); ch != nil {

@@ -330,7 +330,8 @@ func (mp *mapper) queueJoin(m *Message, at time.Time) {
 
 // varSet covers PBXs without channelvars in manager.conf: the dialplan's Set() of a
 // configured variable still arrives as VarSet ("__HOTLINE" keeps its prefix).
-func (mp *mapper) varSet(m *Message, at time.Time) {
+// ts is the event's Timestamp on the PBX's clock, mapped only if a call changes.
+func (mp *mapper) varSet(m *Message, ts time.Time) {
 	ch, changed := mp.lookup(m, "")
 	if ch == nil {
 		return
@@ -341,7 +342,9 @@ func (mp *mapper) varSet(m *Message, at time.Time) {
 			changed = setStr(&ch.vars[i], m.Get("Value")) || changed
 		}
 	}
-	mp.touched(ch, changed, at)
+	if changed {
+		mp.touched(ch, true, mp.clock.local(ts))
+	}
 }
 
 func (mp *mapper) chanSpyStart(m *Message, at time.Time) {

@@ -22,7 +22,7 @@ import (
 // Step is one thing a replayed connection does.
 type Step struct {
 	// At is the recorded epoch time of the step (0: none). Before a step with a time,
-	// the server's Clock is set to it, and (except for a Resync step) the pause since the
+	// the server's Clock is set to it, and (before a Send step) the pause since the
 	// previous step is replayed, compressed by Server.Speed.
 	At float64
 	// Send are raw recorded messages to send.
@@ -353,7 +353,10 @@ func (s *Server) play(c net.Conn, sc *Script) error {
 	pc := &playConn{s: s, sc: sc, c: c, ids: map[string]string{}, actions: make(chan Msg, 64), readErr: make(chan error, 1)}
 	go pc.readActions()
 	for i, st := range sc.Steps {
-		if !st.Resync { // the client's resync may already be on its way
+		// before a resync or an expected action the client's action may already be on
+		// its way (after the MD5 challenge's round trip, a Login comes later than the
+		// recorded one did): no pause there
+		if !st.Resync && st.Expect == nil {
 			if err := pc.pace(st.At); err != nil {
 				return err
 			}
