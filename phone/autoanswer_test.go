@@ -87,10 +87,34 @@ func TestAutoAnswerPolicy(t *testing.T) {
 	}
 	pp.SetAutoAnswerHints(false)
 
-	// A monitoring call Earshot asked for is answered even with hints off.
+	// With an expectation open, a call from the PBX without the auto-answer hint
+	// is not the monitoring call (the PBX may ring the supervisor for anything):
+	// it rings, and the expectation stays open for the real one.
 	cancel := pp.ExpectMonitoringCall(MonitorExpectation{Label: "Listen: 1001"})
-	sp := pp.call(t, "127.0.0.1", uacParams{Mode: "answer", HoldMS: 300}, nil)
+	sp := pp.call(t, "127.0.0.1", uacParams{Mode: "refuse", Code: 603}, nil)
 	e := nextIncoming()
+	if e.CallInfo.Monitoring || e.CallInfo.AutoAnswer {
+		t.Errorf("a call without the hint was taken for the monitoring call: %+v", e.CallInfo)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if e.Call.State() != CallRinging {
+		t.Errorf("a call without the hint is %s, want ringing", e.Call.State())
+	}
+	if len(sp.received(`^SIP/2.0 180`)) == 0 {
+		t.Error("a call without the hint got no 180 Ringing")
+	}
+	if err := e.Call.Decline(DeclineRejected); err != nil {
+		t.Fatal(err)
+	}
+	if code := sp.wait(10 * time.Second); code != 0 {
+		t.Errorf("call without hint: caller exit %d", code)
+	}
+
+	// The monitoring call Earshot asked for (the PBX marks it with its hint) is
+	// answered even with hints off.
+	sp = pp.call(t, "127.0.0.1", uacParams{Mode: "answer", HoldMS: 300,
+		Headers: []string{"Call-Info: <sip:127.0.0.1>;answer-after=0"}}, nil)
+	e = nextIncoming()
 	if !e.CallInfo.Monitoring || !e.CallInfo.AutoAnswer || e.CallInfo.MonitorLabel != "Listen: 1001" {
 		t.Errorf("expected monitoring call: %+v", e.CallInfo)
 	}
@@ -103,7 +127,8 @@ func TestAutoAnswerPolicy(t *testing.T) {
 	// An expectation is used once, and only within its window.
 	pp.ExpectMonitoringCall(MonitorExpectation{Label: "late", Within: 200 * time.Millisecond})
 	time.Sleep(400 * time.Millisecond)
-	sp = pp.call(t, "127.0.0.1", uacParams{Mode: "refuse", Code: 486}, nil)
+	sp = pp.call(t, "127.0.0.1", uacParams{Mode: "refuse", Code: 486,
+		Headers: []string{"Call-Info: <sip:127.0.0.1>;answer-after=0"}}, nil)
 	e = nextIncoming()
 	if e.CallInfo.Monitoring || e.CallInfo.AutoAnswer {
 		t.Errorf("a call after the window closed was auto-answered: %+v", e.CallInfo)
@@ -209,7 +234,8 @@ func TestIncomingDTMFIsAnEventNotSound(t *testing.T) {
 func TestAnswerRacesAutoAnswer(t *testing.T) {
 	pp := startPBXPhone(t, nil)
 	pp.ExpectMonitoringCall(MonitorExpectation{Label: "Listen: 1001"})
-	sp := pp.call(t, "127.0.0.1", uacParams{Mode: "answer", HoldMS: 800}, nil)
+	sp := pp.call(t, "127.0.0.1", uacParams{Mode: "answer", HoldMS: 800,
+		Headers: []string{"Alert-Info: <http://127.0.0.1>;info=alert-autoanswer"}}, nil)
 	e := incomingEvent(t, pp.runningPhone)
 	// The user clicks Answer on a call the phone is answering by itself: it
 	// reports success once the call is up instead of blocking.

@@ -87,15 +87,23 @@ module_app		menu.so
 
 func TestBaresipCallsEarshot(t *testing.T) {
 	pp := startPBXPhone(t, nil)
-	// Earshot asked for this call: it is answered without a click.
+	// A monitoring call is expected, but baresip's INVITE carries no auto-answer
+	// hint (baresip 1.0 cannot add one): it is not taken for the monitoring call
+	// and rings.
 	pp.ExpectMonitoringCall(MonitorExpectation{Label: "Barge: 1001"})
 	bs := startBaresip(t, "/dial sip:2001@"+pp.LocalAddr())
 
 	e := incomingEvent(t, pp.runningPhone)
-	if e.CallInfo.RemoteNumber != "7001" || !e.CallInfo.Monitoring {
-		t.Errorf("incoming call from %q (monitoring %v), want 7001 as the expected monitoring call", e.CallInfo.RemoteNumber, e.CallInfo.Monitoring)
+	if e.CallInfo.RemoteNumber != "7001" || e.CallInfo.Monitoring || e.CallInfo.AutoAnswer {
+		t.Errorf("incoming call from %q (monitoring %v, auto-answer %v), want 7001 ringing", e.CallInfo.RemoteNumber,
+			e.CallInfo.Monitoring, e.CallInfo.AutoAnswer)
 	}
 	c := e.Call
+	actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer acancel()
+	if err := c.Answer(actx); err != nil {
+		t.Fatalf("Answer: %v", err)
+	}
 	waitCallState(t, pp.runningPhone, c, CallActive)
 
 	// baresip's microphone is a 1 kHz sine: it reaches Earshot's headset.
@@ -146,9 +154,13 @@ func TestBaresipCallsEarshot(t *testing.T) {
 
 func TestBaresipDTLSSRTPCall(t *testing.T) {
 	pp := startPBXPhone(t, func(c *Config) { c.Account.SRTP = SRTPDTLS })
-	pp.ExpectMonitoringCall(MonitorExpectation{Label: "Listen: 1001"})
 	bs := startBaresipWith(t, ";mediaenc=dtls_srtp", "module\t\t\tdtls_srtp.so\n", "/dial sip:2001@"+pp.LocalAddr())
 	e := incomingEvent(t, pp.runningPhone)
+	actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer acancel()
+	if err := e.Call.Answer(actx); err != nil {
+		t.Fatalf("Answer: %v", err)
+	}
 	waitCallState(t, pp.runningPhone, e.Call, CallActive)
 	var heard time.Time
 	waitFor(t, 8*time.Second, "baresip's tone through DTLS-SRTP", func() bool {

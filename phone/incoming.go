@@ -18,11 +18,16 @@ const MonitorTokenHeader = "X-Earshot-Token"
 
 // MonitorExpectation announces a monitoring call Earshot itself asked the PBX to
 // place (listen, whisper, barge, steal). The next matching INVITE is answered at
-// once, whatever the auto-answer setting.
+// once, whatever the auto-answer setting. Without a Token, an INVITE matches only
+// if it carries the PBX's auto-answer hint (Call-Info answer-after, Alert-Info
+// auto-answer, Answer-Mode: Auto), which the Originate of a monitoring call
+// adds: any other call from the PBX that happens to arrive within the window
+// rings as usual.
 type MonitorExpectation struct {
 	// Label is copied to CallInfo.MonitorLabel (for example "Listen: 1001").
 	Label string
-	// Token, if set, must equal the INVITE's X-Earshot-Token header.
+	// Token, if set, must equal the INVITE's X-Earshot-Token header (the hint is
+	// then not needed).
 	Token string
 	// Within is how long the expectation stays open (Config.MonitorWindow if zero).
 	Within time.Duration
@@ -59,8 +64,10 @@ func (p *Phone) dropExpectation(x *expectation) {
 	}
 }
 
-// matchExpectation consumes the oldest open expectation that fits the INVITE.
-func (p *Phone) matchExpectation(req *sip.Request) (*expectation, bool) {
+// matchExpectation consumes the oldest open expectation that fits the INVITE: its
+// token is the INVITE's X-Earshot-Token, or it has no token and the INVITE carries
+// an auto-answer hint.
+func (p *Phone) matchExpectation(req *sip.Request, hint autoAnswerHint) (*expectation, bool) {
 	token := ""
 	if h := req.GetHeader(MonitorTokenHeader); h != nil {
 		token = strings.TrimSpace(h.Value())
@@ -74,7 +81,7 @@ func (p *Phone) matchExpectation(req *sip.Request) (*expectation, bool) {
 		if now.After(e.deadline) {
 			continue
 		}
-		if found == nil && (e.Token == "" || e.Token == token) {
+		if found == nil && ((e.Token == "" && hint.present) || (e.Token != "" && e.Token == token)) {
 			found = e
 			continue
 		}
@@ -117,7 +124,7 @@ func (p *Phone) serveInvite(d *diago.DialogServerSession) {
 	c.srv = d
 	name, number, uri := remoteParty(req)
 	hint := parseAutoAnswerHint(req)
-	exp, monitoring := p.matchExpectation(req)
+	exp, monitoring := p.matchExpectation(req, hint)
 	autoAnswer := monitoring || (hint.present && p.autoAnswerHints.Load())
 	delay := time.Duration(0)
 	if !monitoring && autoAnswer {
