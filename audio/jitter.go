@@ -29,6 +29,15 @@ type JitterConfig struct {
 	// Conceal is how long packet-loss concealment keeps repeating the last
 	// audio (fading out) before it gives way to silence. Default 60 ms.
 	Conceal time.Duration
+	// Margin is the least time ahead of its playout that every packet must
+	// have arrived, over the adaptation window, for the delay to shrink by
+	// one pull: the safety left for jitter beyond what the window saw.
+	// Default 5 ms.
+	Margin time.Duration
+	// Clock is the monotonic clock the buffer reads at every Push and Pull
+	// to learn where, between two pulls, packets arrive. Default: the
+	// system's monotonic clock. Simulations in virtual time pass their own.
+	Clock func() time.Duration
 }
 
 // JitterStats are the counters of a [JitterBuffer]. Packet counters count
@@ -77,6 +86,8 @@ type JitterBuffer struct {
 	maxAhead int // samples: MaxDelay
 	fadeLen  int // samples of concealment before silence
 	xfade    int // samples of cross-fade when resuming or skipping
+	margin   int // samples: Margin
+	now      func() time.Duration
 
 	ring    []int16
 	valid   []bool
@@ -91,13 +102,16 @@ type JitterBuffer struct {
 
 	// playout
 	started  bool
-	primed   bool   // a whole pull's worth has been buffered since the anchor
-	play     uint32 // RTP timestamp of the next sample to play
-	highEnd  uint32 // one past the newest stored sample
-	held     int    // consecutive frames concealed while waiting at play
-	lateRun  int    // consecutive late packets
-	clock    uint64 // samples pulled so far: the buffer's sense of time
-	realSeen bool   // any real audio has been played in this stream
+	primed   bool          // a whole pull's worth has been buffered since the anchor
+	play     uint32        // RTP timestamp of the next sample to play
+	highEnd  uint32        // one past the newest stored sample
+	held     int           // consecutive frames concealed while waiting at play
+	lateRun  int           // consecutive late packets
+	clock    uint64        // samples pulled so far: the buffer's sense of time
+	pullSize int           // samples of the latest pull
+	pullAt   time.Duration // Clock at the latest pull
+	pulled   bool          // a pull has happened (pullAt is valid)
+	realSeen bool          // any real audio has been played in this stream
 
 	// sequence accounting for the current run of sequence numbers
 	seqInit  bool
@@ -120,7 +134,7 @@ type JitterBuffer struct {
 
 	// delay adaptation
 	minFast    int    // least depth beyond the frame played, over the fast window
-	minSlack   int    // least slack (samples a packet arrived before its playout) over the slow window
+	minSlack   int    // least slack (samples from a packet's arrival to the pull that plays it) over the slow window
 	fastN      int    // samples played in the fast window
 	slowN      int    // samples played in the slow window
 	backoff    int    // the slow window is 1 s << backoff
@@ -149,14 +163,24 @@ func NewJitterBuffer(cfg JitterConfig) *JitterBuffer {
 	if cfg.Conceal <= 0 {
 		cfg.Conceal = 60 * time.Millisecond
 	}
+	if cfg.Margin <= 0 {
+		cfg.Margin = 5 * time.Millisecond
+	}
+	if cfg.Clock == nil {
+		start := time.Now()
+		cfg.Clock = func() time.Duration { return time.Since(start) }
+	}
 	j := &JitterBuffer{
 		rate:   cfg.ClockRate,
 		decode: cfg.Decode,
+		now:    cfg.Clock,
 	}
 	j.n = max(1, durSamples(cfg.Frame, j.rate))
 	j.maxAhead = max(2*j.n, durSamples(cfg.MaxDelay, j.rate))
 	j.fadeLen = max(1, durSamples(cfg.Conceal, j.rate))
 	j.xfade = max(4, j.rate/500) // 2 ms
+	j.margin = durSamples(cfg.Margin, j.rate)
+	j.pullSize = j.n
 	size := 1
 	for size < 4*(j.maxAhead+j.n) || size < 2*j.rate {
 		size <<= 1
@@ -386,7 +410,7 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 	if rel < 0 {
 		j.late(-rel)
 	} else {
-		j.minSlack = min(j.minSlack, rel)
+		j.minSlack = min(j.minSlack, j.slack(rel))
 	}
 	for i := max(0, -rel); i < n; i++ {
 		idx := (ts + uint32(i)) & j.mask
@@ -404,13 +428,26 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 	}
 }
 
+// slack is how long, in samples, a packet arriving now whose first sample
+// is rel samples past the playout point waits for the pull that plays it:
+// the pulls before that one, plus what is left of the current pull period
+// (from the clock: where between two pulls the packet arrived).
+func (j *JitterBuffer) slack(rel int) int {
+	p := j.pullSize
+	since := p
+	if j.pulled {
+		since = min(p, max(0, durSamples(j.now()-j.pullAt, j.rate)))
+	}
+	return rel/p*p + p - since
+}
+
 // late notes a packet that arrived by samples after its playout time: the
-// delay grows by that much (in whole frames) so the next one is in time.
+// delay grows by that much (in whole pulls) so the next one is in time.
 func (j *JitterBuffer) late(by int) {
 	if by > j.maxAhead/2 {
 		return // a straggler, not a sign of jitter
 	}
-	g := (by + j.n - 1) / j.n * j.n
+	g := (by + j.pullSize - 1) / j.pullSize * j.pullSize
 	if j.grow < g {
 		j.grow = g
 	}
@@ -463,10 +500,15 @@ func (j *JitterBuffer) nextValid() int {
 // shorter. Every sample is written: decoded audio, concealment or silence.
 func (j *JitterBuffer) Pull(out []int16) int {
 	k := min(len(out), j.n)
+	if k <= 0 {
+		return 0
+	}
 	out = out[:k]
+	at := j.now()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.clock += uint64(k)
+	j.pullSize, j.pullAt, j.pulled = k, at, true
 
 	if !j.started || (!j.primed && !j.realSeen && j.depth() < k) {
 		// No stream yet, or less than a pull's worth of its first audio:
@@ -513,9 +555,15 @@ func (j *JitterBuffer) Pull(out []int16) int {
 				j.stats.Resyncs++
 			}
 			j.advance(next)
+			j.held = 0
 		}
 	}
-	j.held = 0
+	if j.held > 0 {
+		// The audio waited for arrived late: the delay grew by the pulls
+		// concealed meanwhile, which the shrinking rule must know.
+		j.noteGrowth()
+		j.held = 0
+	}
 
 	concealed := false
 	for i := range k {
@@ -646,9 +694,9 @@ func (j *JitterBuffer) startConceal() {
 }
 
 // adapt shrinks the delay when the extra buffered audio was not needed:
-// quickly when a lot is buffered (a burst after a stall), by one frame when
-// every packet of a window arrived at least a frame before it was needed.
-// k is the size of the frame about to play.
+// quickly when a lot is buffered (a burst after a stall), by one pull when
+// every packet of a window arrived at least a pull plus the margin before
+// the pull that played it. k is the size of the pull about to play.
 func (j *JitterBuffer) adapt(k int) {
 	if j.count == 0 {
 		return
@@ -669,8 +717,12 @@ func (j *JitterBuffer) adapt(k int) {
 		j.fastN, j.minFast = 0, math.MaxInt
 	}
 	if j.slowN >= j.rate<<j.backoff {
-		if j.minSlack != math.MaxInt && j.minSlack >= j.n && j.depth() >= k+j.n {
-			j.skip(j.n)
+		if j.minSlack != math.MaxInt && j.minSlack >= k+j.margin {
+			if j.depth() >= 2*k {
+				j.skip(k)
+			}
+			// Otherwise keep the window open until a pull finds the audio
+			// to skip (the next packet brings it).
 			return
 		}
 		j.slowN, j.minSlack = 0, math.MaxInt

@@ -99,22 +99,80 @@ func simulate(jb *JitterBuffer, packets []simPacket, pullPhase, end time.Duratio
 // simulateEvery is simulate with pulls of every's worth of audio, every
 // `every`, as a device with that period does.
 func simulateEvery(jb *JitterBuffer, packets []simPacket, pullPhase, end, every time.Duration) []simFrame {
+	var pulls []time.Duration
+	for t := pullPhase; t < end; t += every {
+		pulls = append(pulls, t)
+	}
+	return simulateAt(jb, packets, pulls, durSamples(every, jb.ClockRate()))
+}
+
+// simulateAt delivers packets at their arrival times and pulls size
+// samples at each of the (ascending) pull times.
+func simulateAt(jb *JitterBuffer, packets []simPacket, pulls []time.Duration, size int) []simFrame {
 	ps := slices.Clone(packets)
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].at < ps[j].at })
 	var frames []simFrame
 	next := 0
-	for t := pullPhase; t < end; t += every {
+	// The buffer reads virtual time: packets arrive at their time, pulls
+	// happen at theirs.
+	var now time.Duration
+	jb.now = func() time.Duration { return now }
+	for _, t := range pulls {
 		for next < len(ps) && ps[next].at <= t {
+			now = ps[next].at
 			jb.Push(ps[next].pkt)
 			next++
 		}
-		out := make([]int16, durSamples(every, jb.ClockRate()))
+		now = t
+		out := make([]int16, size)
 		if n := jb.Pull(out); n != len(out) {
 			panic("short pull")
 		}
 		frames = append(frames, simFrame{at: t, pcm: out})
 	}
 	return frames
+}
+
+// gaps counts the frames, between the first and the last that played a
+// packet, that did not wholly play one (concealment, cross-fades, skips).
+func gaps(frames []simFrame) int {
+	first, last := -1, -1
+	for i, f := range frames {
+		if f.marker() >= 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	n := 0
+	for i := first; i >= 0 && i <= last; i++ {
+		if frames[i].marker() < 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// waits returns, for packets from index `from` on, the time from each
+// packet's arrival to the pull that first played it (packets never played
+// are left out).
+func waits(frames []simFrame, ps []simPacket, from int) []time.Duration {
+	first := map[int]time.Duration{}
+	for _, f := range frames {
+		if m := f.marker(); m >= 0 {
+			if _, ok := first[m]; !ok {
+				first[m] = f.at
+			}
+		}
+	}
+	var ws []time.Duration
+	for _, p := range ps {
+		if at, ok := first[p.idx]; ok && p.idx >= from {
+			ws = append(ws, at-p.at)
+		}
+	}
+	return ws
 }
 
 func newMarkerJB() *JitterBuffer {
@@ -531,6 +589,95 @@ func TestJitterSilenceBeforeFirstPacket(t *testing.T) {
 	}
 	if st := jb.Stats(); st.Frames != 0 || st.Depth != 0 {
 		t.Errorf("stats before any packet: %+v", st)
+	}
+}
+
+// A device pulling 10 ms at a time: one packet arriving 12 ms late makes
+// the buffer wait a pull longer (the pull it missed is concealed), and once
+// a window has shown the extra pull is not needed the delay comes back
+// down in pull-sized steps: every packet then plays at the first pull that
+// leaves it the margin (5 ms), not a whole frame later.
+func TestJitterShrinksBackInPullSteps(t *testing.T) {
+	for _, phase := range []time.Duration{1, 3, 6, 9} {
+		t.Run(fmt.Sprintf("arrival %v before a pull", 10*time.Millisecond-phase*time.Millisecond), func(t *testing.T) {
+			jb := newMarkerJB()
+			rng := rand.New(rand.NewPCG(7, uint64(phase)))
+			ps := stream(500, 0, 0, 1, 0, 0)
+			for i := range ps {
+				ps[i].at += phase*time.Millisecond + time.Duration(rng.IntN(500))*time.Microsecond
+				if i == 100 {
+					ps[i].at += 12 * time.Millisecond
+				}
+			}
+			frames := simulateEvery(jb, ps, 0, 10100*time.Millisecond, 10*time.Millisecond)
+			st := jb.Stats()
+			t.Logf("stats: %+v", st)
+			// The first pull leaving a packet the margin is at most a pull
+			// plus the margin away, plus the 0.5 ms of jitter.
+			limit := 15500 * time.Microsecond
+			ws := waits(frames, ps, 200) // from 2 s after the late packet on
+			if len(ws) < 295 {
+				t.Fatalf("only %d of the last 300 packets played", len(ws))
+			}
+			for i, w := range ws {
+				if w < 0 || w > limit {
+					t.Fatalf("packet %d waited %v for its pull, want <= %v; stats %+v", 200+i, w, limit, st)
+				}
+			}
+			// The late packet costs one concealed pull, and each shrink a
+			// cross-faded one.
+			if g := gaps(frames); st.Late > 1 || st.Lost != 0 || g > 4 {
+				t.Errorf("clean network: %d frames not wholly audio; %+v", g, st)
+			}
+		})
+	}
+}
+
+// The paced null audio device does not pull at a steady 10 ms: it polls
+// with 10 ms sleeps, so each pull comes a little later than the last (about
+// 0.13 ms) until it is a whole period behind, then two pulls come at once.
+// The buffer must absorb that without concealing again and again, and
+// still keep packets no more than a period plus the margin beyond what that
+// sawtooth needs.
+func TestJitterSawtoothDevice(t *testing.T) {
+	jb := newMarkerJB()
+	rng := rand.New(rand.NewPCG(9, 9))
+	ps := stream(1000, 0, 0, 1, 0, 0)
+	for i := range ps {
+		ps[i].at += 4*time.Millisecond + time.Duration(rng.IntN(500))*time.Microsecond
+	}
+	var pulls []time.Duration
+	lag := time.Duration(0)
+	for k := range 2010 {
+		pulls = append(pulls, time.Duration(k)*10*time.Millisecond+lag)
+		lag += 130 * time.Microsecond
+		if lag >= 10*time.Millisecond {
+			lag -= 10 * time.Millisecond
+		}
+	}
+	slices.Sort(pulls)
+	frames := simulateAt(jb, ps, pulls, 80)
+	st := jb.Stats()
+	t.Logf("stats: %+v", st)
+	ws := waits(frames, ps, 250)
+	if len(ws) < 740 {
+		t.Fatalf("only %d of the last 750 packets played", len(ws))
+	}
+	var sum time.Duration
+	for i, w := range ws {
+		// The sawtooth spans a period; a pull more plus the margin on top.
+		if w < 0 || w > 25500*time.Microsecond {
+			t.Fatalf("packet %d waited %v for its pull; stats %+v", 250+i, w, st)
+		}
+		sum += w
+	}
+	mean := sum / time.Duration(len(ws))
+	t.Logf("wait for the pull: mean %v", mean)
+	if mean > 16*time.Millisecond {
+		t.Errorf("mean wait %v: the buffer keeps more than the sawtooth needs", mean)
+	}
+	if g := gaps(frames); g > 4 || st.Late > 1 {
+		t.Errorf("the device's sawtooth caused repeated concealment: %d frames not wholly audio; %+v", g, st)
 	}
 }
 
