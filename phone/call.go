@@ -159,6 +159,9 @@ type Call struct {
 	// outgoing
 	cli        *diago.DialogClientSession
 	cancelDial context.CancelFunc
+	// peer identifies the dialog of an answered outgoing call, so that the far
+	// end's in-dialog requests pass the guard even when it is not the PBX.
+	peer dialogKey
 
 	dm    *diago.DialogMedia
 	media *callMedia
@@ -552,6 +555,68 @@ func (p *Phone) noteReInvite(req *sip.Request) {
 		p.log.Info("call hold by the other party", "call", c.id, "held", held)
 		c.publishInfo()
 	}
+}
+
+// dialogKey is a SIP dialog as seen from the phone: Call-ID, our tag, theirs.
+type dialogKey struct {
+	callID, localTag, remoteTag string
+}
+
+func headerTag(params sip.HeaderParams) string {
+	if params == nil {
+		return ""
+	}
+	t, _ := params.Get("tag")
+	return t
+}
+
+// dialogKeyOf is the dialog an outgoing INVITE and its 2xx set up.
+func dialogKeyOf(inv *sip.Request, res *sip.Response) dialogKey {
+	var k dialogKey
+	if inv == nil || res == nil {
+		return k
+	}
+	if cid := inv.CallID(); cid != nil {
+		k.callID = cid.Value()
+	}
+	if f := inv.From(); f != nil {
+		k.localTag = headerTag(f.Params)
+	}
+	if to := res.To(); to != nil {
+		k.remoteTag = headerTag(to.Params)
+	}
+	if k.localTag == "" || k.remoteTag == "" {
+		return dialogKey{}
+	}
+	return k
+}
+
+// inDialledDialog reports whether req is a request the far end of a call the
+// phone placed may send within that call (BYE, re-INVITE, ACK, UPDATE, INFO,
+// OPTIONS): its Call-ID and both tags match the dialog. Such requests pass the
+// guard even when the far end is not the PBX (a SIP address dialled directly).
+func (p *Phone) inDialledDialog(req *sip.Request) bool {
+	switch req.Method {
+	case sip.BYE, sip.ACK, sip.INVITE, sip.UPDATE, sip.INFO, sip.OPTIONS:
+	default:
+		return false
+	}
+	cid, from, to := req.CallID(), req.From(), req.To()
+	if cid == nil || from == nil || to == nil {
+		return false
+	}
+	theirs, ours := headerTag(from.Params), headerTag(to.Params)
+	if theirs == "" || ours == "" {
+		return false
+	}
+	c := p.callBySIPID(cid.Value())
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	k := c.peer
+	c.mu.Unlock()
+	return k.callID == cid.Value() && k.localTag == ours && k.remoteTag == theirs
 }
 
 // remoteParty extracts name and number: P-Asserted-Identity first (what the PBX

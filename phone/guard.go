@@ -99,7 +99,9 @@ func (p *Phone) refreshTrusted(ctx context.Context) {
 // guard is the server middleware every request passes before diago sees it:
 //   - a request whose source is not the PBX is answered 403 Forbidden (an ACK is
 //     dropped) and never reaches the call handling, so a scanner never makes the
-//     phone ring;
+//     phone ring; the one exception is a request within a call the phone placed
+//     itself to a SIP address outside the PBX (Call-ID and both tags match), so
+//     that the far end can hang up;
 //   - the SDP body of an INVITE, UPDATE or ACK is checked before diago parses it
 //     (diago indexes SDP fields without checking them): a bad offer is answered
 //     488 Not Acceptable Here, a bad ACK body is dropped;
@@ -129,7 +131,7 @@ func (p *Phone) guard(next sipgo.RequestHandler) sipgo.RequestHandler {
 		if err != nil {
 			host = src
 		}
-		if !p.trusted.Load().allows(net.ParseIP(host)) {
+		if !p.trusted.Load().allows(net.ParseIP(host)) && !p.inDialledDialog(req) {
 			p.refuse(req, tx, src, host)
 			return
 		}

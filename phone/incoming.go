@@ -293,24 +293,67 @@ func (p *Phone) startCallMedia(c *Call, dm *diago.DialogMedia) error {
 }
 
 // superviseCall waits until an answered call ends: the far end hangs up (dialog
-// context done), the user hangs up, or the phone stops.
+// context done), the user hangs up, the phone stops, or no RTP arrives for
+// Config.RTPTimeout while the call is active and not on hold.
 func (p *Phone) superviseCall(c *Call, dialogCtx context.Context, bye func(context.Context) error) {
 	runCtx := p.runContext()
-	select {
-	case <-dialogCtx.Done():
-		c.end("the other party hung up", 0)
-	case <-c.hangupCh:
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := bye(ctx)
-		cancel()
-		if err != nil {
-			p.log.Info("BYE failed", "call", c.id, "error", err)
-		}
-		c.end("hung up", 0)
-	case <-runCtx.Done():
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		_ = bye(ctx)
-		cancel()
-		c.end("the phone stopped", 0)
+	var (
+		tick    <-chan time.Time
+		timeout = p.cfg.rtpTimeout()
+	)
+	if timeout > 0 {
+		t := time.NewTicker(min(time.Second, max(timeout/5, 50*time.Millisecond)))
+		defer t.Stop()
+		tick = t.C
 	}
+	lastRx, quietSince := uint64(0), time.Now()
+	for {
+		select {
+		case <-dialogCtx.Done():
+			c.end("the other party hung up", 0)
+			return
+		case <-c.hangupCh:
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := bye(ctx)
+			cancel()
+			if err != nil {
+				p.log.Info("BYE failed", "call", c.id, "error", err)
+			}
+			c.end("hung up", 0)
+			return
+		case <-runCtx.Done():
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			_ = bye(ctx)
+			cancel()
+			c.end("the phone stopped", 0)
+			return
+		case now := <-tick:
+			rx := c.MediaStats().Jitter.Received
+			ci := c.Info()
+			if rx != lastRx || ci.State != CallActive || ci.RemoteHeld {
+				lastRx, quietSince = rx, now
+				continue
+			}
+			if now.Sub(quietSince) < timeout {
+				continue
+			}
+			reason := fmt.Sprintf("no audio from the other party for %s: the call was lost", quietFor(now.Sub(quietSince)))
+			p.log.Warn("hanging up a call without RTP", "call", c.id, "quiet", now.Sub(quietSince), "packets", rx)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := bye(ctx); err != nil {
+				p.log.Info("BYE failed", "call", c.id, "error", err)
+			}
+			cancel()
+			c.end(reason, 0)
+			return
+		}
+	}
+}
+
+// quietFor writes a duration for people: "60 s", "1.5 s".
+func quietFor(d time.Duration) string {
+	if d%time.Second < 50*time.Millisecond || d >= 10*time.Second {
+		return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
 }

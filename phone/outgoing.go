@@ -137,11 +137,13 @@ func (p *Phone) Dial(ctx context.Context, target string) (*Call, error) {
 	}
 	dm, err := d.Invite(dialCtx, opts)
 	if err == nil {
-		c.update(func(ci *CallInfo) {
-			if cid := d.InviteRequest.CallID(); cid != nil {
-				ci.SIPCallID = cid.Value()
-			}
-		})
+		key := dialogKeyOf(d.InviteRequest, d.InviteResponse)
+		c.mu.Lock()
+		c.peer = key
+		if cid := d.InviteRequest.CallID(); cid != nil {
+			c.info.SIPCallID = cid.Value()
+		}
+		c.mu.Unlock()
 		err = d.Ack(dialCtx)
 		if err != nil {
 			_ = d.Hangup(context.Background())

@@ -47,6 +47,9 @@ const (
 	// DefaultRingTimeout is how long an unanswered incoming call may ring before
 	// the phone gives up on it (480), when the PBX never cancels it.
 	DefaultRingTimeout = 3 * time.Minute
+	// DefaultRTPTimeout is how long an active call may go without receiving any
+	// RTP before the phone hangs it up as lost.
+	DefaultRTPTimeout = 60 * time.Second
 )
 
 // Config configures a Phone.
@@ -77,6 +80,10 @@ type Config struct {
 	// RingTimeout ends an incoming call that rings this long (DefaultRingTimeout if
 	// zero).
 	RingTimeout time.Duration
+	// RTPTimeout hangs up an active call on which no RTP arrived for this long
+	// (a far end that vanished without a BYE). Calls on hold, either way, are
+	// exempt. DefaultRTPTimeout if zero; negative turns the check off.
+	RTPTimeout time.Duration
 
 	// Media configures the call audio (devices, test taps).
 	Media MediaConfig
@@ -128,6 +135,13 @@ func (c *Config) ringTimeout() time.Duration {
 		return c.RingTimeout
 	}
 	return DefaultRingTimeout
+}
+
+func (c *Config) rtpTimeout() time.Duration {
+	if c.RTPTimeout == 0 {
+		return DefaultRTPTimeout
+	}
+	return c.RTPTimeout
 }
 
 func (c *Config) userAgent() string {
