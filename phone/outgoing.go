@@ -132,6 +132,11 @@ func (p *Phone) Dial(ctx context.Context, target string) (*Call, error) {
 			return nil
 		},
 	}
+	if route := p.proxyRoute(); route != nil {
+		// Loose routing (RFC 3261 §16.12): the INVITE (and its CANCEL) go to the
+		// outbound proxy, the Request-URI stays the target.
+		opts.Headers = append(opts.Headers, route)
+	}
 	if cid := d.InviteRequest.CallID(); cid != nil {
 		c.update(func(ci *CallInfo) { ci.SIPCallID = cid.Value() })
 	}
@@ -166,6 +171,24 @@ func (p *Phone) Dial(ctx context.Context, target string) (*Call, error) {
 		p.superviseCall(c, d.Context(), func(ctx context.Context) error { return d.Hangup(ctx) })
 	}()
 	return c, nil
+}
+
+// proxyRoute is the Route header that sends a call through Account.OutboundProxy
+// (<sip:proxy:port;lr>), nil without a proxy.
+func (p *Phone) proxyRoute() *sip.RouteHeader {
+	if p.acc.OutboundProxy == "" {
+		return nil
+	}
+	host, port, err := p.acc.proxyHostPort()
+	if err != nil {
+		return nil
+	}
+	u := sip.Uri{Scheme: "sip", Host: host, Port: port, UriParams: sip.NewParams(), Headers: sip.NewParams()}
+	if tr := p.acc.transport(); tr != TransportUDP {
+		u.UriParams.Add("transport", string(tr))
+	}
+	u.UriParams.Add("lr", "")
+	return &sip.RouteHeader{Address: u}
 }
 
 // dialFailure explains why an outgoing call did not connect.

@@ -342,6 +342,10 @@ func (p *Phone) buildUA() error {
 		Transport: string(acc.transport()),
 		BindHost:  p.bindIP.String(),
 		BindPort:  p.bindPort,
+		// Behind an outbound proxy, requests within a call (ACK, BYE, re-INVITE)
+		// go where the call's messages came from, the proxy, when it did not
+		// Record-Route itself, rather than straight to the far end's Contact.
+		RewriteContact: acc.OutboundProxy != "",
 	}
 	switch acc.srtp() {
 	case SRTPSDES:
