@@ -31,8 +31,9 @@ type notifier struct {
 	regState  RegState
 	// waitSeen are the calls known to wait too long (notified, or pending); waitPending
 	// those not notified yet; lastWait is when the last long-wait round went out.
-	waitSeen    map[string]bool
-	waitPending []monitor.Call
+	waitSeen    map[string]uint64
+	waitRound   uint64
+	waitPending []longWait
 	lastWait    time.Time
 
 	// sent counts notifications, for tests and logs.
@@ -40,7 +41,7 @@ type notifier struct {
 }
 
 func newNotifier(app fyne.App) *notifier {
-	return &notifier{app: app, waitSeen: make(map[string]bool)}
+	return &notifier{app: app, waitSeen: make(map[string]uint64)}
 }
 
 func (n *notifier) send(title, body string) {
@@ -96,16 +97,34 @@ func (n *notifier) registration(r Registration) {
 // threshold, once per call: calls lists the calls waiting too long now (any queue,
 // whatever the filters). Calls crossing within longWaitGap of the last round wait for
 // the next; a round of more than longWaitSingles calls is one summary.
-func (n *notifier) longWaits(calls []monitor.Call, now time.Time) {
-	seen := make(map[string]bool, len(calls))
+func (n *notifier) longWaits(calls []longWait, now time.Time) {
+	// waitSeen maps each call known to wait too long to the round it was last seen
+	// in; no allocation while the set stays the same
+	n.waitRound++
 	for _, c := range calls {
-		seen[c.ID] = true
-		if !n.waitSeen[c.ID] {
+		if _, ok := n.waitSeen[c.id]; !ok {
 			n.waitPending = append(n.waitPending, c)
 		}
+		n.waitSeen[c.id] = n.waitRound
 	}
-	n.waitSeen = seen // a call that stops waiting is forgotten
-	n.waitPending = slices.DeleteFunc(n.waitPending, func(c monitor.Call) bool { return !seen[c.ID] })
+	for id, r := range n.waitSeen {
+		if r != n.waitRound {
+			delete(n.waitSeen, id) // a call that stops waiting is forgotten
+		}
+	}
+	n.waitPending = slices.DeleteFunc(n.waitPending, func(c longWait) bool { _, ok := n.waitSeen[c.id]; return !ok })
+	if len(n.waitPending) > 0 {
+		// the waits as they are now
+		at := make(map[string]int, len(n.waitPending))
+		for i, c := range n.waitPending {
+			at[c.id] = i
+		}
+		for _, c := range calls {
+			if i, ok := at[c.id]; ok {
+				n.waitPending[i] = c
+			}
+		}
+	}
 	if len(n.waitPending) == 0 || (!n.lastWait.IsZero() && now.Sub(n.lastWait) < longWaitGap) {
 		return
 	}
@@ -114,16 +133,16 @@ func (n *notifier) longWaits(calls []monitor.Call, now time.Time) {
 	n.waitPending = nil
 	if len(pending) <= longWaitSingles {
 		for _, c := range pending {
-			n.send(tr("notify.long_wait.title"), trf("notify.long_wait.body", "Customer", fmtPhone(c.Customer),
-				"Queue", c.Queue, "Wait", fmtDuration(now.Sub(c.QueueJoinTime))))
+			n.send(tr("notify.long_wait.title"), trf("notify.long_wait.body", "Customer", fmtPhone(c.customer),
+				"Queue", c.queue, "Wait", fmtDuration(c.wait)))
 		}
 		return
 	}
 	longest := time.Duration(0)
 	perQueue := map[string]int{}
 	for _, c := range pending {
-		longest = max(longest, now.Sub(c.QueueJoinTime))
-		perQueue[c.Queue]++
+		longest = max(longest, c.wait)
+		perQueue[c.queue]++
 	}
 	var qs []string
 	for q := range perQueue {

@@ -103,7 +103,9 @@ type UI struct {
 	// goroutine); setConfig keeps it current.
 	supName atomic.Pointer[string]
 	// longWait is the long-wait threshold for the refresh goroutine.
-	longWait    atomic.Int64
+	longWait atomic.Int64
+	// waitScan is when the board was last scanned for long waits (Unix ns).
+	waitScan    atomic.Int64
 	levelsOn    atomic.Bool
 	pending     atomic.Bool
 	lastStats   []monitor.QueueStats
@@ -299,37 +301,55 @@ func (u *UI) currentQuery() monitor.Query {
 func (u *UI) refreshNow() {
 	s := u.o.Board.Snapshot(u.currentQuery())
 	stats := u.o.Board.Stats()
-	u.apply(s, stats, u.longWaiting(stats))
+	waits, ok := u.longWaiting(stats, s)
+	u.apply(s, stats, waits, ok)
+}
+
+// longWait is a call waiting in a queue for longer than the long-wait threshold.
+type longWait struct {
+	id, customer, queue string
+	wait                time.Duration
 }
 
 // longWaiting returns the calls (of every queue, whatever the filters) waiting in a
-// queue for longer than the long-wait threshold. It looks at the calls only when a
-// queue's longest wait says there are some. It may run on any goroutine.
-func (u *UI) longWaiting(stats []monitor.QueueStats) []monitor.Call {
+// queue for longer than the long-wait threshold; ok is false when it did not look
+// (the notifier then keeps what it knows). It reads the window's own snapshot when
+// that holds every call (no filter), and otherwise takes a snapshot of the waiting
+// calls, at most once a second; it looks only when a queue's longest wait says there
+// are some. It may run on any goroutine.
+func (u *UI) longWaiting(stats []monitor.QueueStats, s monitor.Snapshot) (waits []longWait, ok bool) {
 	lw := time.Duration(u.longWait.Load())
-	if lw <= 0 {
-		return nil
-	}
-	over := false
-	for _, s := range stats {
-		over = over || (s.Waiting > 0 && s.LongestWait >= lw)
-	}
-	if !over {
-		return nil
-	}
-	s := u.o.Board.Snapshot(monitor.Query{Statuses: []monitor.Status{monitor.StatusCalling}, Sort: monitor.ColStartTime})
-	var out []monitor.Call
-	for _, c := range s.Calls {
-		if c.Waiting() && s.At.Sub(c.QueueJoinTime) >= lw {
-			out = append(out, c)
+	n := 0 // at most this many
+	for _, q := range stats {
+		if q.Waiting > 0 && q.LongestWait >= lw {
+			n += q.Waiting
 		}
 	}
-	return out
+	if lw <= 0 || n == 0 {
+		return nil, true
+	}
+	calls, at := s.Calls, s.At
+	if len(s.Calls) != s.Total {
+		now := time.Now().UnixNano()
+		if last := u.waitScan.Load(); now-last < int64(time.Second) || !u.waitScan.CompareAndSwap(last, now) {
+			return nil, false
+		}
+		ws := u.o.Board.Snapshot(monitor.Query{Statuses: []monitor.Status{monitor.StatusCalling}})
+		calls, at = ws.Calls, ws.At
+	}
+	waits = make([]longWait, 0, n)
+	for i := range calls {
+		c := &calls[i]
+		if c.Waiting() && at.Sub(c.QueueJoinTime) >= lw {
+			waits = append(waits, longWait{id: c.ID, customer: c.Customer, queue: c.Queue, wait: at.Sub(c.QueueJoinTime)})
+		}
+	}
+	return waits, true
 }
 
 // apply shows a snapshot and the queue figures, and notifies of the calls waiting
 // too long: the per-tick update path.
-func (u *UI) apply(s monitor.Snapshot, stats []monitor.QueueStats, waits []monitor.Call) {
+func (u *UI) apply(s monitor.Snapshot, stats []monitor.QueueStats, waits []longWait, waitsKnown bool) {
 	u.lastSnap = s
 	u.lastStats = stats
 	u.grid.apply(s)
@@ -355,7 +375,9 @@ func (u *UI) apply(s monitor.Snapshot, stats []monitor.QueueStats, waits []monit
 		u.emptyBox.Refresh()
 	}
 	u.setFeed(s.Feed)
-	u.notify.longWaits(waits, s.At)
+	if waitsKnown {
+		u.notify.longWaits(waits, s.At)
+	}
 	u.panel.tick(s.At)
 	u.panel.syncBoard()
 	u.closeIfCallGone()
@@ -496,11 +518,11 @@ func (u *UI) refreshLoop(ctx context.Context) {
 		}
 		s := u.o.Board.Snapshot(u.currentQuery())
 		stats := u.o.Board.Stats()
-		waits := u.longWaiting(stats)
+		waits, known := u.longWaiting(stats, s)
 		u.pending.Store(true)
 		fyne.Do(func() {
 			u.pending.Store(false)
-			u.apply(s, stats, waits)
+			u.apply(s, stats, waits, known)
 		})
 	}
 }
