@@ -135,7 +135,7 @@ func (p *Phone) guard(next sipgo.RequestHandler) sipgo.RequestHandler {
 			p.refuse(req, tx, src, host)
 			return
 		}
-		if !p.vetBody(req, tx) {
+		if !p.vetBody(req, gtx) {
 			return
 		}
 		next(req, tx)
@@ -162,8 +162,9 @@ func (p *Phone) refuse(req *sip.Request, tx sip.ServerTransaction, src, host str
 
 // vetBody checks the SDP of an INVITE, UPDATE or ACK before diago reads it. It
 // reports whether the request may go on; when it may not, it has been answered 488
-// (an ACK is dropped).
-func (p *Phone) vetBody(req *sip.Request, tx sip.ServerTransaction) bool {
+// (an ACK is dropped). An offer with several media streams is handed on cut down
+// to its audio stream, and tx puts the refused streams back into the answer.
+func (p *Phone) vetBody(req *sip.Request, tx *guardTx) bool {
 	if len(req.Body()) == 0 || !(req.IsInvite() || req.IsAck() || req.Method == sip.UPDATE) {
 		return true
 	}
@@ -177,8 +178,14 @@ func (p *Phone) vetBody(req *sip.Request, tx sip.ServerTransaction) bool {
 			inDialog = true
 		}
 	}
-	err := checkSDP(ct, req.Body(), p.acc.srtp(), inDialog || req.IsAck())
+	reduced, layout, err := vetSDP(ct, req.Body(), p.acc.srtp(), inDialog || req.IsAck())
 	if err == nil {
+		if layout != nil && tx != nil && !req.IsAck() {
+			p.log.Info("the offer has several media streams: answering the audio one, refusing the others",
+				"method", req.Method.String(), "streams", len(layout.mlines))
+			req.SetBody(reduced)
+			tx.layout.Store(layout)
+		}
 		return true
 	}
 	if req.IsAck() || tx == nil {
@@ -200,16 +207,21 @@ func (p *Phone) vetBody(req *sip.Request, tx sip.ServerTransaction) bool {
 }
 
 // guardTx is the server transaction handed on by the guard: it notes whether a
-// final response went out (so a panic is answered 500 only when none did).
+// final response went out (so a panic is answered 500 only when none did), and
+// completes the SDP answer to an offer whose extra streams were cut off.
 type guardTx struct {
 	sip.ServerTransaction
-	final atomic.Bool
+	final  atomic.Bool
+	layout atomic.Pointer[offerLayout]
 }
 
 // Respond sends res on the transaction.
 func (g *guardTx) Respond(res *sip.Response) error {
 	if res.StatusCode >= 200 {
 		g.final.Store(true)
+	}
+	if l := g.layout.Load(); l != nil && res.IsSuccess() && len(res.Body()) > 0 {
+		res.SetBody(l.answer(res.Body()))
 	}
 	return g.ServerTransaction.Respond(res)
 }

@@ -146,3 +146,62 @@ const optionsScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
   <recv response="500"/>
 </scenario>
 `
+
+// An offer with video besides audio (a video phone, a PBX passing video through)
+// is answered: the audio stream is taken, the video stream is refused with port 0
+// in its place (RFC 3264), and the call's audio flows.
+func TestAudioVideoOfferIsAnsweredWithVideoRefused(t *testing.T) {
+	pp := startPBXPhone(t, func(c *Config) { c.AutoAnswerHints = true })
+	session, audio, _ := strings.Cut(defaultOffer(), "m=audio")
+	audio = "m=audio" + audio
+	video := "m=video [media_port+2] RTP/AVP 96\na=rtpmap:96 H264/90000\na=sendrecv\n"
+	for _, tc := range []struct {
+		name, sdp string
+		want      []string
+	}{
+		{"audio and video", session + audio + video, []string{`^m=audio \d+ RTP/AVP 0 8 101$`, `^m=video 0 RTP/AVP 96$`}},
+		{"video and audio", session + video + audio, []string{`^m=video 0 RTP/AVP 96$`, `^m=audio \d+ RTP/AVP 0 8 101$`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sp := pp.call(t, "127.0.0.1", uacParams{Mode: "answer", HoldMS: 1200, SDP: tc.sdp, Pcap: "tone.pcap",
+				Headers: []string{"Answer-Mode: Auto"}}, func(dir string) {
+				writeTonePcap(t, filepath.Join(dir, "tone.pcap"), pcapRTP{SSRC: 0x77, Segments: []pcapSegment{
+					{Dur: time.Second, Freq: 1000, Amp: 0.5},
+				}})
+			})
+			e := pp.events.waitFor(t, 10*time.Second, "the call", func(e Event) bool {
+				return e.Kind == EventIncomingCall && e.CallInfo.SIPCallID != "" &&
+					strings.Contains(sp.messages(), e.CallInfo.SIPCallID)
+			})
+			active := waitCallState(t, pp.runningPhone, e.Call, CallActive)
+			if active.CallInfo.Codec != "PCMU" {
+				t.Errorf("codec %q, want PCMU", active.CallInfo.Codec)
+			}
+			waitCallState(t, pp.runningPhone, e.Call, CallEnded)
+			if code := sp.wait(10 * time.Second); code != 0 {
+				t.Fatalf("caller exit %d, want 0 (answered 200, not 488)", code)
+			}
+			oks := sp.received(`^SIP/2.0 200`)
+			if len(oks) == 0 {
+				t.Fatal("no 200 OK")
+			}
+			var mlines []string
+			for _, l := range strings.Split(oks[0], "\n") {
+				if l = strings.TrimSpace(l); strings.HasPrefix(l, "m=") {
+					mlines = append(mlines, l)
+				}
+			}
+			if len(mlines) != len(tc.want) {
+				t.Fatalf("the answer has m= lines %q, want one per offered stream", mlines)
+			}
+			for i, re := range tc.want {
+				if !regexp.MustCompile(re).MatchString(mlines[i]) {
+					t.Errorf("answer m= line %d is %q, want %s", i, mlines[i], re)
+				}
+			}
+			if n := e.Call.MediaStats().Jitter.Received; n < 40 {
+				t.Errorf("%d RTP packets received of the 50 sent", n)
+			}
+		})
+	}
+}

@@ -21,7 +21,9 @@ func (e *offerError) Error() string { return e.reason }
 
 // checkOffer decides, before anything rings, whether the INVITE's SDP offer can be
 // answered: it must parse, carry an audio stream with a connection address, offer
-// PCMU or PCMA, and use a media profile the configured SRTP mode accepts.
+// PCMU or PCMA, and use a media profile the configured SRTP mode accepts. Other
+// streams (video, a second audio stream, ...) are allowed: they are refused in the
+// answer (see vetSDP).
 func checkOffer(contentType string, body []byte, mode SRTPMode) error {
 	return checkSDP(contentType, body, mode, false)
 }
@@ -30,12 +32,34 @@ func checkOffer(contentType string, body []byte, mode SRTPMode) error {
 // (inDialog false), or, inDialog, the offer of a re-INVITE or UPDATE or the answer
 // in an ACK, where the old-style hold address c=0.0.0.0 is allowed.
 func checkSDP(contentType string, body []byte, mode SRTPMode, inDialog bool) error {
+	_, _, err := vetSDP(contentType, body, mode, inDialog)
+	return err
+}
+
+// vetSDP checks an SDP body as checkSDP says. diago handles one audio stream and
+// would answer a several-stream offer with one m= line, which RFC 3264 forbids; so
+// an offer with several streams is cut down to its session part and the audio
+// stream Earshot takes (reduced, what diago must be given), and layout tells how to
+// put the refused streams back into diago's answer (nil for a one-stream body).
+func vetSDP(contentType string, body []byte, mode SRTPMode, inDialog bool) (reduced []byte, layout *offerLayout, err error) {
 	if len(body) == 0 {
-		return &offerError{"the INVITE has no SDP offer"}
+		return nil, nil, &offerError{"the INVITE has no SDP offer"}
 	}
 	if ct := strings.ToLower(strings.TrimSpace(contentType)); ct != "" && !strings.HasPrefix(ct, "application/sdp") {
-		return &offerError{fmt.Sprintf("the INVITE body is %s, not SDP", contentType)}
+		return nil, nil, &offerError{fmt.Sprintf("the INVITE body is %s, not SDP", contentType)}
 	}
+	reduced, layout, err = reduceOffer(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkSDPBody(reduced, mode, inDialog); err != nil {
+		return nil, nil, err
+	}
+	return reduced, layout, nil
+}
+
+// checkSDPBody checks one SDP body that has at most one audio stream left.
+func checkSDPBody(body []byte, mode SRTPMode, inDialog bool) error {
 	sd := sdp.SessionDescription{}
 	if err := sdp.Unmarshal(body, &sd); err != nil {
 		return &offerError{"malformed SDP: " + err.Error()}
@@ -47,7 +71,8 @@ func checkSDP(contentType string, body []byte, mode SRTPMode, inDialog bool) err
 		return &offerError{"malformed SDP origin line: " + err.Error()}
 	}
 	if len(sd.Values("m")) > 1 {
-		return &offerError{"the SDP offer has several media streams; Earshot takes one audio stream"}
+		// Left only when no stream is audio.
+		return &offerError{"the SDP offer has no audio stream"}
 	}
 	md, err := sd.MediaDescription("audio")
 	if err != nil {
@@ -240,4 +265,108 @@ func offerHolds(body []byte) bool {
 		return true
 	}
 	return false
+}
+
+// offerLayout is the list of media streams of an offer with several of them.
+type offerLayout struct {
+	mlines []string // each stream's m= line, in order
+	keep   int      // the audio stream Earshot answers
+}
+
+// splitSDP cuts an SDP body into its session lines and its media sections (each
+// starting with its m= line). Line ends are dropped.
+func splitSDP(body []byte) (session []string, sections [][]string) {
+	lines := strings.Split(strings.ReplaceAll(string(body), "\r\n", "\n"), "\n")
+	for len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	for _, l := range lines {
+		l = strings.TrimSuffix(l, "\r")
+		if strings.HasPrefix(l, "m=") {
+			sections = append(sections, []string{l})
+			continue
+		}
+		if n := len(sections); n > 0 {
+			sections[n-1] = append(sections[n-1], l)
+		} else {
+			session = append(session, l)
+		}
+	}
+	return session, sections
+}
+
+func joinSDP(session []string, sections [][]string) []byte {
+	var b strings.Builder
+	for _, l := range session {
+		b.WriteString(l)
+		b.WriteString("\r\n")
+	}
+	for _, sec := range sections {
+		for _, l := range sec {
+			b.WriteString(l)
+			b.WriteString("\r\n")
+		}
+	}
+	return []byte(b.String())
+}
+
+// reduceOffer keeps, of an offer with several media streams, the session lines and
+// one audio stream: the first with a port, else the first. An offer with one
+// stream, or without any audio stream, is returned as it is, with a nil layout.
+func reduceOffer(body []byte) ([]byte, *offerLayout, error) {
+	session, sections := splitSDP(body)
+	if len(sections) < 2 {
+		return body, nil, nil
+	}
+	keep := -1
+	mlines := make([]string, len(sections))
+	for i, sec := range sections {
+		f := strings.Fields(strings.TrimPrefix(sec[0], "m="))
+		if len(f) < 4 {
+			return nil, nil, &offerError{fmt.Sprintf("malformed SDP media line %s", sec[0])}
+		}
+		mlines[i] = sec[0]
+		if f[0] != "audio" {
+			continue
+		}
+		port, _ := strconv.Atoi(strings.Split(f[1], "/")[0])
+		if keep < 0 || (port > 0 && !sectionHasPort(sections[keep])) {
+			keep = i
+		}
+	}
+	if keep < 0 {
+		return body, nil, nil
+	}
+	return joinSDP(session, [][]string{sections[keep]}), &offerLayout{mlines: mlines, keep: keep}, nil
+}
+
+func sectionHasPort(sec []string) bool {
+	f := strings.Fields(strings.TrimPrefix(sec[0], "m="))
+	port, _ := strconv.Atoi(strings.Split(f[1], "/")[0])
+	return port > 0
+}
+
+// answer turns diago's answer to the reduced offer (one audio stream) into the
+// answer to the whole offer: one m= line per offered stream, in the offer's order,
+// the audio answer in its place and every other stream refused with port 0 and
+// its offered formats (RFC 3264 §6). A body that is already complete (a
+// retransmitted response) or has no single stream to place is returned as it is.
+func (l *offerLayout) answer(body []byte) []byte {
+	if l == nil {
+		return body
+	}
+	session, sections := splitSDP(body)
+	if len(sections) != 1 {
+		return body
+	}
+	out := make([][]string, len(l.mlines))
+	for i, ml := range l.mlines {
+		if i == l.keep {
+			out[i] = sections[0]
+			continue
+		}
+		f := strings.Fields(strings.TrimPrefix(ml, "m="))
+		out[i] = []string{"m=" + f[0] + " 0 " + strings.Join(f[2:], " ")}
+	}
+	return joinSDP(session, out)
 }
