@@ -165,6 +165,8 @@ type Call struct {
 
 	dm    *diago.DialogMedia
 	media *callMedia
+	// ended is set (under mu) as the call ends: no media may start after it.
+	ended bool
 
 	hangupOnce sync.Once
 	hangupCh   chan struct{}
@@ -252,11 +254,17 @@ func (c *Call) publishInfo() {
 // leaveRinging marks that an incoming call no longer waits for Answer or Decline.
 func (c *Call) leaveRinging() { c.ringOnce.Do(func() { close(c.ringDone) }) }
 
-// end marks the call ended with a reason, stops its media and forgets it.
+// end marks the call ended with a reason, stops its media and forgets it. Media
+// that would start later (an answer acknowledged after the end) is refused by
+// attachMedia.
 func (c *Call) end(reason string, code int) {
 	c.endOnce.Do(func() {
-		if c.media != nil {
-			c.media.stop()
+		c.mu.Lock()
+		c.ended = true
+		m := c.media
+		c.mu.Unlock()
+		if m != nil {
+			m.stop()
 		}
 		c.leaveRinging()
 		c.setState(CallEnded, func(ci *CallInfo) {
@@ -412,8 +420,11 @@ func (c *Call) setHold(ctx context.Context, on bool) error {
 	if h == nil {
 		return fmt.Errorf("hold: %w", ErrWrongState)
 	}
-	if c.media != nil {
-		c.media.setHeld(on)
+	c.mu.Lock()
+	m := c.media
+	c.mu.Unlock()
+	if m != nil {
+		m.setHeld(on)
 	}
 	var err error
 	if on {
@@ -422,8 +433,8 @@ func (c *Call) setHold(ctx context.Context, on bool) error {
 		err = h.Unhold(ctx)
 	}
 	if err != nil {
-		if c.media != nil {
-			c.media.setHeld(!on)
+		if m != nil {
+			m.setHeld(!on)
 		}
 		verb := "hold"
 		if !on {
@@ -431,10 +442,10 @@ func (c *Call) setHold(ctx context.Context, on bool) error {
 		}
 		return fmt.Errorf("%s call %s: the PBX refused the re-INVITE: %w", verb, c.id, err)
 	}
-	if c.media != nil {
+	if m != nil {
 		// The re-INVITE replaced the RTP session and restarted the writer's unused
 		// pacing clock.
-		c.media.dm.RTPPacketWriter.ClockDisable()
+		m.dm.RTPPacketWriter.ClockDisable()
 	}
 	if on {
 		c.setState(CallHeld, func(ci *CallInfo) { ci.Held = true })
@@ -504,12 +515,18 @@ func (p *Phone) removeCall(c *Call) {
 
 func (p *Phone) hangupAll() {
 	for _, c := range p.Calls() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		if err := c.Hangup(ctx); err != nil {
-			p.log.Warn("hang up on stop", "call", c.id, "error", err)
-			c.end("the phone stopped", 0)
-		}
-		cancel()
+		p.hangupOrEnd(c, 3*time.Second, "the phone stopped")
+	}
+}
+
+// hangupOrEnd hangs c up; if that does not finish within d (the call is stuck,
+// for example answered but not yet acknowledged) it ends the call locally.
+func (p *Phone) hangupOrEnd(c *Call, d time.Duration, reason string) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if err := c.Hangup(ctx); err != nil {
+		p.log.Warn("hang up did not complete; ending the call here", "call", c.id, "error", err)
+		c.end(reason, 0)
 	}
 }
 

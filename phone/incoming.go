@@ -265,22 +265,39 @@ func (p *Phone) answerCall(c *Call, d *diago.DialogServerSession) error {
 	return p.startCallMedia(c, dm)
 }
 
-// startCallMedia attaches the audio to an answered call and marks it active.
+// startCallMedia attaches the audio to an answered call and marks it active. A
+// call that ended meanwhile (hung up or stopped while its answer waited for the
+// ACK) gets no media: it returns an error wrapping ErrCallEnded, and the caller
+// tears the dialog down.
 func (p *Phone) startCallMedia(c *Call, dm *diago.DialogMedia) error {
+	c.mu.Lock()
+	ended := c.ended
+	c.mu.Unlock()
+	if ended {
+		return fmt.Errorf("start the audio of call %s: %w", c.id, ErrCallEnded)
+	}
 	m, err := newCallMedia(c, dm)
 	if err != nil {
 		// Without audio the call is still up: the user hears nothing but can hang up.
 		p.log.Error("call audio failed; the call stays up", "call", c.id, "error", err)
 	}
+	// Started under the lock end takes: either the media starts before end looks
+	// at it (and end stops it), or end came first and it never starts.
 	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		if m != nil {
+			m.stop()
+		}
+		return fmt.Errorf("start the audio of call %s: %w", c.id, ErrCallEnded)
+	}
 	c.dm = dm
 	c.media = m
-	muted := c.info.Muted
-	c.mu.Unlock()
 	if m != nil {
-		m.setMuted(muted)
+		m.setMuted(c.info.Muted)
 		m.start()
 	}
+	c.mu.Unlock()
 	codec := ""
 	if m != nil {
 		codec = m.codecName()

@@ -248,6 +248,8 @@ type uacParams struct {
 	// scenario goes on with the resume).
 	HoldSDP  string
 	HoldCode int
+	// AckDelayMS delays the ACK of the 200 (modes answer, hold, wait-bye).
+	AckDelayMS int
 }
 
 func defaultOffer() string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
@@ -164,7 +165,12 @@ func (p *Phone) Dial(ctx context.Context, target string) (*Call, error) {
 	c.cancelDial = nil
 	c.mu.Unlock()
 	if err := p.startCallMedia(c, dm); err != nil {
-		p.log.Error("call media", "call", c.id, "error", err)
+		// Hung up (or the phone stopped) while the far end was answering.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_ = d.Hangup(ctx)
+		cancel()
+		d.Close()
+		return c, fmt.Errorf("dial %s: %w", target, err)
 	}
 	go func() {
 		defer d.Close()
