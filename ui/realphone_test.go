@@ -242,3 +242,38 @@ func (d *desk) tapAndWait(b fyne.Tappable) {
 	test.Tap(b)
 	d.bg.Wait()
 }
+
+// A monitoring call answered by hand after ringing longer than the 15 s the other
+// actions may take still connects: the action waits as long as the PBX rings.
+func TestMonitoringCallAnsweredAfterLongRinging(t *testing.T) {
+	d := newDesk(t, false)
+	c := d.talkingCall(t)
+	d.requestAction(monitor.ActListen)
+	d.pump(t, "the ring panel shows the monitoring call", func() bool { return d.panel.ring.Visible() })
+	ringing := time.Now()
+	for time.Since(ringing) < 17*time.Second {
+		select {
+		case ev := <-d.events:
+			d.onPhoneEvent(ev)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if !d.panel.ring.Visible() {
+		t.Fatal("the monitoring call stopped ringing before 17 s")
+	}
+	d.panel.answer.OnTapped()
+	d.bg.Wait()
+	d.pump(t, "the board shows the supervisor listening", func() bool {
+		bc, _ := d.board.Get(c.ID)
+		return bc.Monitor == monitor.MonitorListen
+	})
+	label := fmt.Sprintf("Listening: agent %s with %s", c.LastAgent, fmtPhone(c.Customer))
+	if got := d.message.Text; got != "Connected. "+label {
+		t.Errorf("status message %q", got)
+	}
+	if e := waitAudit(t, d.audit, 1)[0]; e.Action != "listen" || e.Result != "ok" {
+		t.Fatalf("audit entry %+v", e)
+	}
+	d.tapAndWait(d.panel.hangup)
+	d.pump(t, "the call panel is empty again", func() bool { _, ok := d.panel.liveCall(); return !ok })
+}
