@@ -35,6 +35,7 @@ type filterBar struct {
 	status   *widget.Select
 	dir      *widget.Select
 	agent    *widget.SelectEntry
+	agents   []monitor.Agent // offered in the agent filter
 	search   *widget.Entry
 	clear    *widget.Button
 	root     fyne.CanvasObject
@@ -116,7 +117,7 @@ func (f *filterBar) query() monitor.Query {
 		q.Directions = []monitor.Direction{monitor.Outbound}
 	}
 	if a := strings.TrimSpace(f.agent.Text); a != "" {
-		q.Agents = []string{a}
+		q.Agents = f.agentNames(a)
 	}
 	q.Text = searchText(f.search.Text)
 	return q
@@ -205,8 +206,33 @@ func (f *filterBar) setKnownQueues(qs []string) {
 	f.known = append(f.known[:0], qs...)
 }
 
-// setAgents offers agent IDs in the agent filter.
-func (f *filterBar) setAgents(ids []string) { f.agent.SetOptions(ids) }
+// setAgents offers the agents in the agent filter, by the name the board shows as the
+// last agent (the display name, or the ID when there is none).
+func (f *filterBar) setAgents(agents []monitor.Agent) {
+	f.agents = agents
+	opts := make([]string, len(agents))
+	for i, a := range agents {
+		opts[i] = orDefault(a.Name, a.ID)
+	}
+	f.agent.SetOptions(opts)
+}
+
+// agentNames is what the agent filter matches the board's last agent against: the text,
+// and when it names a known agent by ID or by name, both (the board shows one or the
+// other, depending on the PBX).
+func (f *filterBar) agentNames(text string) []string {
+	out := []string{text}
+	for _, a := range f.agents {
+		if a.ID == text || (a.Name != "" && a.Name == text) {
+			for _, s := range []string{a.ID, a.Name} {
+				if s != "" && !slices.Contains(out, s) {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
 
 // setQueues selects queues (nil: all).
 func (f *filterBar) setQueues(qs []string) {

@@ -448,3 +448,23 @@ func TestSelectionSurvivesAFilter(t *testing.T) {
 		t.Fatal("actions stay disabled for the reselected call")
 	}
 }
+
+// The agent filter offers agents by the name the grid shows, and finds a call by the
+// agent's ID too (the demo's board names agents by display name).
+func TestAgentFilterByNameOrID(t *testing.T) {
+	tu := newTestUI(t, 10)
+	id := "1741942900.700"
+	tu.board.ApplyAll([]monitor.Event{
+		{Kind: monitor.EventCallStarted, CallID: id, At: t0, Direction: monitor.Inbound, Customer: "0905675483"},
+		{Kind: monitor.EventQueueJoined, CallID: id, At: t0, Queue: "Sales"},
+		{Kind: monitor.EventAgentRinging, CallID: id, At: t0, Agent: "Nguyễn Bảo Nhung (1058)"},
+		{Kind: monitor.EventAnswered, CallID: id, At: t0, Agent: "Nguyễn Bảo Nhung (1058)"},
+	})
+	tu.filter.setAgents([]monitor.Agent{{ID: "1058", Name: "Nguyễn Bảo Nhung (1058)"}, {ID: "1059"}})
+	for _, typed := range []string{"1058", "Nguyễn Bảo Nhung (1058)"} {
+		tu.filter.agent.SetText(typed)
+		if len(tu.grid.snap.Calls) != 1 || tu.grid.snap.Calls[0].ID != id {
+			t.Errorf("agent filter %q shows %d calls", typed, len(tu.grid.snap.Calls))
+		}
+	}
+}

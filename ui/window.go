@@ -535,11 +535,11 @@ func (u *UI) loadAgents(ctx context.Context) {
 		u.log.Debug("agent list", "err", err)
 		return
 	}
-	ids := make([]string, len(agents))
-	for i, a := range agents {
-		ids[i] = a.ID
-	}
-	fyne.Do(func() { u.filter.setAgents(ids) })
+	fyne.Do(func() {
+		u.filter.setAgents(agents)
+		u.setQuery() // an agent typed before the list came may now match by ID or name
+		u.refreshNow()
+	})
 }
 
 func (u *UI) levelsLoop(ctx context.Context) {
