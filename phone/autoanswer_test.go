@@ -3,9 +3,12 @@ package phone
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,10 +17,11 @@ import (
 
 func TestAutoAnswerPolicy(t *testing.T) {
 	pp := startPBXPhone(t, nil)
-	ring := 0
+	// The tap runs on the audio thread.
+	var ring atomic.Int64
 	pp.audio.SetPlaybackTap(func(stream string, pcm []int16, rate int) {
 		if stream == "ring" {
-			ring++
+			ring.Add(1)
 		}
 	})
 	hints := map[string]string{
@@ -68,7 +72,7 @@ func TestAutoAnswerPolicy(t *testing.T) {
 	// Enabled: each hint answers at once, without ringing.
 	pp.SetAutoAnswerHints(true)
 	for name, h := range hints {
-		before := ring
+		before := ring.Load()
 		sp := pp.call(t, "127.0.0.1", uacParams{Mode: "answer", HoldMS: 300, Headers: []string{h}}, nil)
 		e := nextIncoming()
 		if !e.CallInfo.AutoAnswer || e.CallInfo.Monitoring {
@@ -81,7 +85,7 @@ func TestAutoAnswerPolicy(t *testing.T) {
 		if len(sp.received(`^SIP/2.0 180`)) != 0 {
 			t.Errorf("%s: an auto-answered call sent 180 Ringing", name)
 		}
-		if ring != before {
+		if ring.Load() != before {
 			t.Errorf("%s: the ringtone played for an auto-answered call", name)
 		}
 	}
@@ -307,6 +311,123 @@ func TestMissingHeadsetKeepsTheCallUp(t *testing.T) {
 		t.Errorf("%d RTP packets sent in 0.5 s without a headset, want silence every 20 ms", n)
 	}
 	waitCallState(t, pp.runningPhone, e.Call, CallEnded)
+	if code := sp.wait(10 * time.Second); code != 0 {
+		t.Errorf("caller exit %d", code)
+	}
+}
+
+// answer-after=N > 0: the PBX wants the call answered after N seconds. Meanwhile
+// the phone rings (180, and the ringtone on the ring device) so the user hears
+// that the microphone is about to open; then it answers and the ringtone stops.
+func TestDelayedAutoAnswerRingsFirst(t *testing.T) {
+	pp := startPBXPhone(t, func(c *Config) { c.AutoAnswerHints = true })
+	var mu sync.Mutex
+	var loudAt []time.Time
+	pp.audio.SetPlaybackTap(func(stream string, pcm []int16, rate int) {
+		if stream != "ring" {
+			return
+		}
+		for _, s := range pcm {
+			if s > 1000 || s < -1000 {
+				mu.Lock()
+				loudAt = append(loudAt, time.Now())
+				mu.Unlock()
+				return
+			}
+		}
+	})
+	lastLoud := func() (time.Time, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(loudAt) == 0 {
+			return time.Time{}, 0
+		}
+		return loudAt[len(loudAt)-1], len(loudAt)
+	}
+	sp := pp.call(t, "127.0.0.1", uacParams{Mode: "answer", HoldMS: 800,
+		Headers: []string{"Call-Info: <sip:127.0.0.1>;answer-after=1"}}, nil)
+	e := incomingEvent(t, pp.runningPhone)
+	if !e.CallInfo.AutoAnswer || !strings.Contains(e.CallInfo.AutoAnswerHint, "answer-after=1") {
+		t.Errorf("call info %+v, want auto-answer with the hint", e.CallInfo)
+	}
+	active := waitCallState(t, pp.runningPhone, e.Call, CallActive)
+	if d := active.Time.Sub(e.Time); d < 900*time.Millisecond || d > 2*time.Second {
+		t.Errorf("answered %s after it arrived, want after the 1 s the PBX asked for", d)
+	}
+	last, n := lastLoud()
+	if n == 0 {
+		t.Fatal("no ringtone during the auto-answer delay")
+	}
+	if last.After(active.Time.Add(100 * time.Millisecond)) {
+		t.Errorf("the ringtone still played %s after the answer", last.Sub(active.Time))
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, n2 := lastLoud(); n2 != n {
+		t.Errorf("the ringtone went on after the answer (%d more loud buffers)", n2-n)
+	}
+	if len(sp.received(`^SIP/2.0 180`)) == 0 {
+		t.Error("no 180 Ringing during the delay")
+	}
+	waitCallState(t, pp.runningPhone, e.Call, CallEnded)
+	if code := sp.wait(10 * time.Second); code != 0 {
+		t.Errorf("caller exit %d", code)
+	}
+}
+
+// The headset disappears in the middle of a call: the call stays up, RTP goes on
+// both ways, and the reason reaches CallInfo.AudioError in an event. The loss is
+// delivered the way package audio reports it (the stream's OnError, with an
+// error wrapping audio.ErrDeviceLost); stopping a device under a stream is
+// audio's own test.
+func TestHeadsetLostMidCall(t *testing.T) {
+	pp := startPBXPhone(t, func(c *Config) { c.AutoAnswerHints = true })
+	sp := pp.call(t, "127.0.0.1", uacParams{Mode: "answer", HoldMS: 2500, Pcap: "tone.pcap",
+		Headers: []string{"Answer-Mode: Auto"}}, func(dir string) {
+		writeTonePcap(t, filepath.Join(dir, "tone.pcap"), pcapRTP{SSRC: 5, Segments: []pcapSegment{
+			{Dur: 2 * time.Second, Freq: 1000, Amp: 0.5},
+		}})
+	})
+	e := incomingEvent(t, pp.runningPhone)
+	c := e.Call
+	waitCallState(t, pp.runningPhone, c, CallActive)
+	if err := c.AudioError(); err != nil {
+		t.Fatalf("AudioError before the loss: %v", err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	c.mu.Lock()
+	m := c.media
+	c.mu.Unlock()
+	if m == nil || m.stream == nil {
+		t.Fatal("the call has no headset stream")
+	}
+	lost := fmt.Errorf("audio: device %q: %w", "USB headset", audio.ErrDeviceLost)
+	go m.deviceLost(lost)
+
+	ev := pp.events.waitFor(t, 3*time.Second, "the audio error event", func(ev Event) bool {
+		return ev.Call == c && ev.Kind == EventCallState && ev.CallInfo.AudioError != ""
+	})
+	if ev.CallInfo.State != CallActive || !strings.Contains(ev.CallInfo.AudioError, "USB headset") {
+		t.Errorf("event after the loss: state %s, audio error %q", ev.CallInfo.State, ev.CallInfo.AudioError)
+	}
+	if err := c.AudioError(); !errors.Is(err, audio.ErrDeviceLost) {
+		t.Errorf("AudioError() = %v, want it to wrap audio.ErrDeviceLost", err)
+	}
+	before := c.MediaStats()
+	time.Sleep(600 * time.Millisecond)
+	after := c.MediaStats()
+	if c.State() != CallActive {
+		t.Fatalf("the call is %s after the headset was lost, want it to stay up", c.State())
+	}
+	if sent := after.PacketsSent - before.PacketsSent; sent < 20 {
+		t.Errorf("%d RTP packets sent in 0.6 s after the loss, want one every 20 ms", sent)
+	}
+	if got := after.Jitter.Received - before.Jitter.Received; got < 20 {
+		t.Errorf("%d RTP packets received in 0.6 s after the loss", got)
+	}
+	ended := waitCallState(t, pp.runningPhone, c, CallEnded)
+	if ended.CallInfo.EndReason != "the other party hung up" || ended.CallInfo.AudioError == "" {
+		t.Errorf("end %q, audio error %q", ended.CallInfo.EndReason, ended.CallInfo.AudioError)
+	}
 	if code := sp.wait(10 * time.Second); code != 0 {
 		t.Errorf("caller exit %d", code)
 	}

@@ -64,8 +64,8 @@ module_app		menu.so
 	cmd.Dir = dir
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := startPinned(cmd); err != nil {
 		t.Fatalf("start baresip: %v", err)
 	}
 	b := &baresipProc{cmd: cmd, out: out, done: make(chan struct{})}

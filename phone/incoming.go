@@ -159,8 +159,11 @@ func (p *Phone) serveInvite(d *diago.DialogServerSession) {
 	}
 	p.events.publish(Event{Kind: EventIncomingCall, Call: c, CallInfo: c.Info()})
 
+	// The ringtone plays while the call rings, and during the delay of an
+	// auto-answer the PBX asked to put off (answer-after=N): the user hears that
+	// a call is about to open the microphone.
 	var stopRing func()
-	if ringing && !autoAnswer {
+	if ringing {
 		stopRing = p.startRingtone()
 	}
 	stopRinging := func() {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,8 +129,10 @@ func startSippIn(t testing.TB, dir, scenario string, args ...string) *sippProc {
 	out := &syncBuffer{}
 	cmd.Stdout = out
 	cmd.Stderr = out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	// Its own process group (stopped as a whole), and killed by the kernel if the
+	// test binary dies (a crash, a timeout panic) before the cleanup runs.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := startPinned(cmd); err != nil {
 		t.Fatalf("start sipp: %v", err)
 	}
 	p := &sippProc{t: t, cmd: cmd, dir: dir, name: name, out: out, done: make(chan struct{}), args: full}
@@ -148,6 +151,15 @@ func startSippIn(t testing.TB, dir, scenario string, args ...string) *sippProc {
 		}
 	})
 	return p
+}
+
+// startPinned starts cmd from a locked OS thread. Pdeathsig fires when the thread
+// that forked the child exits; the Go runtime only ends threads that a goroutine
+// left locked, so a thread locked and unlocked here lives on.
+func startPinned(cmd *exec.Cmd) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return cmd.Start()
 }
 
 func tail(s string, n int) string {

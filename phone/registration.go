@@ -214,6 +214,20 @@ func isTLSError(err error) bool {
 }
 
 func tlsReason(err error) string {
+	var he x509.HostnameError
+	if errors.As(err, &he) && he.Certificate != nil {
+		names := append([]string(nil), he.Certificate.DNSNames...)
+		for _, ip := range he.Certificate.IPAddresses {
+			names = append(names, ip.String())
+		}
+		if len(names) == 0 && he.Certificate.Subject.CommonName != "" {
+			names = append(names, he.Certificate.Subject.CommonName)
+		}
+		if len(names) > 0 {
+			return fmt.Sprintf("the PBX's certificate is for %s, not %s: check the server address, or set the TLS server name",
+				strings.Join(names, ", "), he.Host)
+		}
+	}
 	var cv *tls.CertificateVerificationError
 	if errors.As(err, &cv) {
 		return "the PBX's certificate is not trusted (" + cv.Err.Error() + ")"

@@ -54,6 +54,12 @@ func newTestCA(t *testing.T, name string) *testCA {
 // serverCert issues a certificate for 127.0.0.1.
 func (ca *testCA) serverCert(t *testing.T) tls.Certificate {
 	t.Helper()
+	return ca.serverCertFor(t, nil, []net.IP{net.IPv4(127, 0, 0, 1)})
+}
+
+// serverCertFor issues a server certificate for the given names and addresses.
+func (ca *testCA) serverCertFor(t *testing.T, dnsNames []string, ips []net.IP) tls.Certificate {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +69,8 @@ func (ca *testCA) serverCert(t *testing.T) tls.Certificate {
 		Subject:      pkix.Name{CommonName: "pbx.earshot.test"},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:     dnsNames,
+		IPAddresses:  ips,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
@@ -189,6 +196,37 @@ func TestRegisterOverTLSVerifiesThePBX(t *testing.T) {
 		if e.Registration.Failure != FailTLS {
 			t.Errorf("failure %s %q, want a TLS error", e.Registration.Failure, e.Registration.Reason)
 		}
+	})
+
+	// A certificate from the trusted CA, but for another server: a PBX (or
+	// someone in between) presenting it is refused, which only a host name
+	// check catches.
+	t.Run("trusted CA, wrong host name", func(t *testing.T) {
+		other := tlsFront(t, ca.serverCertFor(t, []string{"pbx.elsewhere.test"}, nil), backend)
+		ph := startPhone(t, Config{Account: Account{Server: other, User: "2001", Password: "tls-pw",
+			Transport: TransportTLS, CAFile: ca.file(t)}, RetryMin: 5 * time.Second})
+		e := ph.events.waitFor(t, 10*time.Second, "the TLS failure", func(e Event) bool {
+			return e.Kind == EventRegistration && e.Registration.State == RegFailed
+		})
+		t.Logf("reason shown: %s", e.Registration.Reason)
+		if e.Registration.Failure != FailTLS || !strings.Contains(e.Registration.Reason, "certificate") ||
+			!strings.Contains(e.Registration.Reason, "pbx.elsewhere.test") {
+			t.Errorf("failure %s %q, want a TLS error naming the certificate's host", e.Registration.Failure, e.Registration.Reason)
+		}
+		if n := ph.events.count(func(e Event) bool {
+			return e.Kind == EventRegistration && e.Registration.State == RegRegistered
+		}); n != 0 {
+			t.Error("registered with a certificate for another host")
+		}
+	})
+
+	// TLSServerName names the host the certificate must be for (a PBX reached
+	// by address whose certificate carries its name).
+	t.Run("TLSServerName", func(t *testing.T) {
+		other := tlsFront(t, ca.serverCertFor(t, []string{"pbx.elsewhere.test"}, nil), backend)
+		ph := startPhone(t, Config{Account: Account{Server: other, User: "2001", Password: "tls-pw",
+			Transport: TransportTLS, CAFile: ca.file(t), TLSServerName: "pbx.elsewhere.test"}})
+		ph.waitRegistered(t, 10*time.Second)
 	})
 
 	t.Run("bad CA file", func(t *testing.T) {
