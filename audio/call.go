@@ -3,7 +3,6 @@ package audio
 import (
 	"fmt"
 	"math"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -18,7 +17,8 @@ type CallConfig struct {
 	// Default 8000.
 	NetworkRate int
 	// Frame is the duration of the microphone frames handed to capture (the
-	// RTP packet time). Default 20 ms.
+	// RTP packet time): capture is called once per Frame of device audio.
+	// Default 20 ms.
 	Frame time.Duration
 	// Period is the device's period, the audio it asks for at once.
 	// Default 10 ms.
@@ -50,6 +50,7 @@ type CallStream struct {
 	frameLen int // network samples per capture frame
 
 	playback      func([]int16) int
+	capture       func([]int16)
 	tap           func([]int16, int)
 	captureSource func([]int16)
 
@@ -67,11 +68,7 @@ type CallStream struct {
 	srcFifo []int16
 	srcOff  int
 	downBuf []int16
-	capAcc  []int16
-	frames  [][]int16
-	free    chan int
-	full    chan int
-	capWG   sync.WaitGroup
+	capAcc  []int16 // network-rate microphone samples of the frame being filled
 
 	volume   atomicFloat
 	muted    atomic.Bool
@@ -79,7 +76,7 @@ type CallStream struct {
 	outLevel atomicFloat
 
 	underruns atomic.Uint64 // playback calls that returned fewer samples than asked
-	overruns  atomic.Uint64 // capture frames dropped because capture was too slow
+	frames    atomic.Uint64 // microphone frames handed to capture
 	callbacks atomic.Uint64
 }
 
@@ -87,17 +84,19 @@ type CallStream struct {
 type CallStats struct {
 	Callbacks uint64 // device periods processed
 	Underruns uint64 // playback returned fewer samples than asked (the rest was silence)
-	Overruns  uint64 // microphone frames dropped because the capture function was too slow
+	Frames    uint64 // microphone frames handed to the capture function
 }
 
 // StartCall opens the headset (cfg.Output and cfg.Input) in duplex at the
-// device's native rate and starts the call's audio. playback is called on
-// the audio thread for network-rate PCM, one device period at a time
-// (typically 10 ms), and must fill out and return len(out) without blocking:
-// [JitterBuffer.Pull] is such a function. capture receives network-rate
-// microphone frames of cfg.Frame on a goroutine of its own, in order; it may
-// block briefly (frames queue up to 8 deep, further ones are dropped and
-// counted). Either function may be nil.
+// device's native rate and starts the call's audio. Both functions run on
+// the audio thread and must return quickly, without blocking and without
+// allocating. playback is called for network-rate PCM, one device period at
+// a time (typically 10 ms), and must fill out and return len(out):
+// [JitterBuffer.Pull] is such a function. capture is called with each
+// network-rate microphone frame of cfg.Frame as soon as the device has
+// delivered it, in order, and must not keep in: the device's capture clock
+// is the call's clock, and what capture does (encode and send a packet) is
+// paced by it with no goroutine hand-off. Either function may be nil.
 //
 // A missing device gives an error wrapping [ErrNoDevice]; a device that
 // stops later is reported by [CallStream.Err] and cfg.OnError.
@@ -119,24 +118,7 @@ func (c *Context) StartCall(cfg CallConfig, playback func(out []int16) int, capt
 	if err != nil {
 		return nil, fmt.Errorf("start call audio: %w", err)
 	}
-	cs := &CallStream{
-		netRate:       cfg.NetworkRate,
-		playback:      playback,
-		tap:           cfg.PlaybackTap,
-		captureSource: cfg.CaptureSource,
-		frameLen:      max(1, durSamples(cfg.Frame, cfg.NetworkRate)),
-		free:          make(chan int, 8),
-		full:          make(chan int, 8),
-	}
-	cs.volume.Store(1)
-	cs.inLevel.Store(MinLevel)
-	cs.outLevel.Store(MinLevel)
-	cs.frames = make([][]int16, cap(cs.free))
-	for i := range cs.frames {
-		cs.frames[i] = make([]int16, cs.frameLen)
-		cs.free <- i
-	}
-	cs.capAcc = make([]int16, 0, cs.frameLen)
+	cs := newCallStream(cfg, playback, capture)
 
 	// The device's rate is known only once it is open, so the buffers are
 	// sized in the first callback's stead: open, then prepare before the
@@ -151,11 +133,6 @@ func (c *Context) StartCall(cfg CallConfig, playback func(out []int16) int, capt
 		periods:  2, // double buffering: the device adds one period of delay
 		describe: describeDevices(&out, &in),
 		onLost:   cfg.OnError,
-		after: func() {
-			// The device is released: no more frames will come.
-			close(cs.full)
-			cs.capWG.Wait()
-		},
 		data: func(o, i []int16) {
 			if !ready.Load() {
 				clear(o)
@@ -169,12 +146,26 @@ func (c *Context) StartCall(cfg CallConfig, playback func(out []int16) int, capt
 	}
 	cs.ds = ds
 	cs.prepare(ds.rate, cfg.Period)
-	if capture != nil {
-		cs.capWG.Add(1)
-		go cs.deliver(capture)
-	}
 	ready.Store(true)
 	return cs, nil
+}
+
+// newCallStream makes the stream's state that does not depend on the
+// device (cfg has its defaults filled in).
+func newCallStream(cfg CallConfig, playback func([]int16) int, capture func([]int16)) *CallStream {
+	cs := &CallStream{
+		netRate:       cfg.NetworkRate,
+		playback:      playback,
+		capture:       capture,
+		tap:           cfg.PlaybackTap,
+		captureSource: cfg.CaptureSource,
+		frameLen:      max(1, durSamples(cfg.Frame, cfg.NetworkRate)),
+	}
+	cs.volume.Store(1)
+	cs.inLevel.Store(MinLevel)
+	cs.outLevel.Store(MinLevel)
+	cs.capAcc = make([]int16, 0, cs.frameLen)
+	return cs
 }
 
 // prepare sizes every buffer of the audio path for device rate r.
@@ -299,24 +290,12 @@ func (cs *CallStream) captured(in []int16) {
 		cs.capAcc = cs.capAcc[:len(cs.capAcc)+k]
 		net = net[k:]
 		if len(cs.capAcc) == cs.frameLen {
-			select {
-			case i := <-cs.free:
-				copy(cs.frames[i], cs.capAcc)
-				cs.full <- i
-			default:
-				cs.overruns.Add(1)
+			cs.frames.Add(1)
+			if cs.capture != nil {
+				cs.capture(cs.capAcc)
 			}
 			cs.capAcc = cs.capAcc[:0]
 		}
-	}
-}
-
-// deliver hands microphone frames to capture, off the audio thread.
-func (cs *CallStream) deliver(capture func([]int16)) {
-	defer cs.capWG.Done()
-	for i := range cs.full {
-		capture(cs.frames[i])
-		cs.free <- i
 	}
 }
 
@@ -339,7 +318,8 @@ func (cs *CallStream) SetVolume(v float64) {
 func (cs *CallStream) Volume() float64 { return cs.volume.Load() }
 
 // SetMuted mutes the microphone: capture then receives true silence
-// (zero samples), which the phone encodes as G.711 silence.
+// (zero samples), which the phone encodes as G.711 silence. Frames keep
+// coming at the device's pace.
 func (cs *CallStream) SetMuted(m bool) { cs.muted.Store(m) }
 
 // Muted reports whether the microphone is muted.
@@ -358,7 +338,7 @@ func (cs *CallStream) Stats() CallStats {
 	return CallStats{
 		Callbacks: cs.callbacks.Load(),
 		Underruns: cs.underruns.Load(),
-		Overruns:  cs.overruns.Load(),
+		Frames:    cs.frames.Load(),
 	}
 }
 

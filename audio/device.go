@@ -315,7 +315,6 @@ type streamSpec struct {
 	periods  int           // periods in the device buffer; 0: the backend's default
 	data     func(out, in []int16)
 	onLost   func(error)
-	after    func() // runs once the device is released
 	describe string // device names, for errors
 }
 
@@ -329,7 +328,6 @@ type deviceStream struct {
 	describe string
 	data     func(out, in []int16)
 	onLost   func(error)
-	after    func()
 
 	closing  atomic.Bool
 	lost     atomic.Pointer[error]
@@ -352,7 +350,7 @@ func (c *Context) open(spec streamSpec) (*deviceStream, error) {
 	default:
 		kind = malgo.Capture
 	}
-	s := &deviceStream{ctx: c, name: spec.name, describe: spec.describe, data: spec.data, onLost: spec.onLost, after: spec.after}
+	s := &deviceStream{ctx: c, name: spec.name, describe: spec.describe, data: spec.data, onLost: spec.onLost}
 	cfg := malgo.DefaultDeviceConfig(kind)
 	cfg.SampleRate = uint32(max(spec.rate, 0))
 	if spec.period > 0 {
@@ -446,9 +444,6 @@ func (s *deviceStream) close() {
 		s.ctx.mu.Lock()
 		delete(s.ctx.streams, s)
 		s.ctx.mu.Unlock()
-		if s.after != nil {
-			s.after()
-		}
 	})
 }
 

@@ -218,6 +218,12 @@ func testCallStream(t *testing.T, deviceRate int) {
 
 	capMu.Lock()
 	defer capMu.Unlock()
+	// The device's clock paces capture: a 20 ms frame every second 10 ms
+	// period, handed over in the callback that completes it.
+	st := cs.Stats()
+	if d := int64(st.Callbacks/2) - int64(len(frameLens)); d < -1 || d > 1 || st.Frames != uint64(len(frameLens)) {
+		t.Errorf("%d capture frames (Stats.Frames %d) for %d device periods of 10 ms", len(frameLens), st.Frames, st.Callbacks)
+	}
 	for i, n := range frameLens {
 		if n != 160 {
 			t.Fatalf("capture frame %d has %d samples, want 160", i, n)

@@ -122,15 +122,18 @@ func (r *Resampler) Process(in []int16, out []int16) []int16 {
 			ph = r.phase * r.phases / r.l
 		}
 		row := r.coef[ph*r.taps : (ph+1)*r.taps]
-		base = base[:len(row)]
-		var acc float32
-		for k, c := range row {
-			acc += base[k] * c
-		}
-		out = append(out, round16(acc))
+		out = append(out, round16(dot(base[:len(row)], row)))
 		r.phase += r.m
-		r.pos += r.phase / r.l
-		r.phase %= r.l
+		if r.phase >= r.l {
+			if r.phase < 2*r.l {
+				// Upsampling: at most one input sample per output.
+				r.phase -= r.l
+				r.pos++
+			} else {
+				r.pos += r.phase / r.l
+				r.phase %= r.l
+			}
+		}
 	}
 	// Keep only the history the next output needs.
 	keep := r.pos - half + 1
@@ -140,6 +143,25 @@ func (r *Resampler) Process(in []int16, out []int16) []int16 {
 		r.pos -= keep
 	}
 	return out
+}
+
+// dot is the dot product of x and c (same length; the filter's taps are
+// always even in number). Four independent sums let the processor overlap
+// the multiplications instead of waiting for each addition.
+func dot(x, c []float32) float32 {
+	var a0, a1, a2, a3 float32
+	k := 0
+	for ; k+4 <= len(c); k += 4 {
+		x4, c4 := x[k:k+4:k+4], c[k:k+4:k+4]
+		a0 += x4[0] * c4[0]
+		a1 += x4[1] * c4[1]
+		a2 += x4[2] * c4[2]
+		a3 += x4[3] * c4[3]
+	}
+	for ; k < len(c); k++ {
+		a0 += x[k] * c[k]
+	}
+	return (a0 + a1) + (a2 + a3)
 }
 
 // round16 rounds v to the nearest int16, saturating.

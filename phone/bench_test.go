@@ -2,6 +2,12 @@ package phone
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -9,53 +15,122 @@ import (
 	"github.com/earshot-app/earshot/audio"
 )
 
-// cpuTime is the CPU time (user + system, all threads) this process has used.
-func cpuTime(tb testing.TB) time.Duration {
+// usage is what the process (and one of its threads) has used so far.
+type usage struct {
+	cpu    time.Duration // user + system, all threads
+	thread time.Duration // CPU of the watched thread (0 if none)
+	wakes  int64         // voluntary context switches: times a thread slept and was woken
+}
+
+// measureUsage reads the process's CPU time and context switches, and the CPU time
+// of thread tid from /proc (0: none).
+func measureUsage(tb testing.TB, tid int) usage {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		tb.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	u := usage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), wakes: ru.Nvcsw}
+	if tid > 0 {
+		// schedstat: nanoseconds on the CPU, nanoseconds waiting, timeslices.
+		b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/schedstat", tid))
+		if err != nil {
+			tb.Fatalf("CPU time of the audio thread: %v", err)
+		}
+		f := strings.Fields(string(b))
+		if len(f) > 0 {
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			u.thread = time.Duration(ns)
+		}
+	}
+	return u
+}
+
+// threadTap is a PlaybackTap that learns which OS thread the headset's audio
+// callback runs on (it asks once).
+type threadTap struct{ tid atomic.Int64 }
+
+func (t *threadTap) fn([]int16, int) {
+	if t.tid.Load() == 0 {
+		t.tid.Store(int64(syscall.Gettid()))
+	}
 }
 
 // BenchmarkCallAudioPathCPU measures what one call costs the process, on a real
-// call to sipp's RTP echo. Every op is one 20 ms frame of the call: one RTP packet
-// received and jitter-buffered, one frame encoded and sent. Reported: % of one
-// core for the call and CPU time per frame. Run with -benchtime 250x (5 s).
+// call to sipp's RTP echo (so the phone receives as many packets as it sends).
+// Every op is one 20 ms frame of the call; run with -benchtime 250x (5 s).
+// Reported: % of one core for the whole process during the call, the part of it
+// on the headset's audio thread (the device callbacks: jitter-buffer playout,
+// resampling both ways, meters, G.711 encoding and the RTP send, all paced by the
+// device), process wake-ups (voluntary context switches) per second, CPU time per
+// frame and the packet rates. A run where packets did not flow at 50 per second
+// each way is refused: it would not be measuring a call.
 //
-//   - rtp: the phone's RTP receive and send path alone (no audio device; the
-//     jitter buffer is filled, a 20 ms ticker pulls it as a device would).
-//   - null-device: the whole call with the headset on audio's paced null
-//     backend (device thread, resampling to the device rate, capture source).
-//   - null-device-idle: the null backend's call stream alone, without any call,
-//     to tell the device's own cost from the phone's.
+//   - call: the whole call with the headset on audio's paced null backend, the
+//     figure of record.
+//   - call-gomaxprocs-1: the same with GOMAXPROCS=1 while measuring, which shows
+//     how much of the cost is the Go scheduler spreading wake-ups over two
+//     processors.
+//   - no-headset: the call without any audio device: one 20 ms ticker plays the
+//     jitter buffer out and sends.
+//   - headset-alone: the null backend's call stream by itself, no call: its
+//     callbacks with the audio path's DSP and a G.711 encoding per frame, no RTP.
 func BenchmarkCallAudioPathCPU(b *testing.B) {
-	b.Run("rtp", func(b *testing.B) { benchCall(b, false) })
-	b.Run("null-device", func(b *testing.B) { benchCall(b, true) })
-	b.Run("null-device-idle", func(b *testing.B) {
+	b.Run("call", func(b *testing.B) { benchCall(b, true, 0) })
+	b.Run("call-gomaxprocs-1", func(b *testing.B) { benchCall(b, true, 1) })
+	b.Run("no-headset", func(b *testing.B) { benchCall(b, false, 0) })
+	b.Run("headset-alone", func(b *testing.B) {
+		if b.N < 25 {
+			return // the framework's probing run: too short to measure anything
+		}
 		ac := nullAudio(b)
-		cs, err := ac.StartCall(audio.CallConfig{CaptureSource: toneSource()}, func(out []int16) int { clear(out); return len(out) }, func([]int16) {})
+		tt := &threadTap{}
+		src := toneSource()
+		enc := make([]byte, frameSamples)
+		var frames atomic.Int64
+		cs, err := ac.StartCall(audio.CallConfig{CaptureSource: src, PlaybackTap: tt.fn},
+			func(out []int16) int { clear(out); return len(out) },
+			func(in []int16) { audio.EncodeULaw(enc, in); frames.Add(1) })
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer cs.Close()
 		time.Sleep(300 * time.Millisecond)
-		cpu0, wall0 := cpuTime(b), time.Now()
+		f0 := frames.Load()
+		tid := int(tt.tid.Load())
+		u0, wall0 := measureUsage(b, tid), time.Now()
 		b.ResetTimer()
 		time.Sleep(time.Duration(b.N) * frameDur)
 		b.StopTimer()
-		cpu, wall := cpuTime(b)-cpu0, time.Since(wall0)
-		b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "%core/call")
-		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/frame")
+		u1, wall := measureUsage(b, tid), time.Since(wall0)
+		fps := float64(frames.Load()-f0) / wall.Seconds()
+		if fps < 45 || fps > 55 {
+			b.Fatalf("%.1f microphone frames per second, want 50", fps)
+		}
+		reportUsage(b, u0, u1, wall, b.N)
 	})
 }
 
-func benchCall(b *testing.B, device bool) {
+// reportUsage reports the CPU used between u0 and u1 over wall for frames frames.
+func reportUsage(b *testing.B, u0, u1 usage, wall time.Duration, frames int) {
+	cpu := u1.cpu - u0.cpu
+	b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "%core")
+	b.ReportMetric(100*(u1.thread-u0.thread).Seconds()/wall.Seconds(), "%core-audio-thread")
+	b.ReportMetric(float64(u1.wakes-u0.wakes)/wall.Seconds(), "wakeups/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(frames), "cpu-ns/frame")
+}
+
+// benchCall measures one call to sipp's echo, with the null-backend headset or
+// without audio, at GOMAXPROCS procs (0: unchanged) while measuring.
+func benchCall(b *testing.B, headset bool, procs int) {
+	if b.N < 25 {
+		return // the framework's probing run: too short to measure a call
+	}
+	tt := &threadTap{}
 	pp := startPBXPhone(b, func(c *Config) {
 		c.Media.CaptureSource = toneSource()
-		c.Media.PlaybackTap = nil
+		c.Media.PlaybackTap = tt.fn
 		c.Logger = testLogger(b, nil)
-		if !device {
+		if !headset {
 			c.Media.Audio = nil
 		}
 	})
@@ -68,43 +143,27 @@ func benchCall(b *testing.B, device bool) {
 		b.Fatalf("Dial: %v", err)
 	}
 	defer c.Hangup(ctx)
-	if !device {
-		// Play out the jitter buffer at the device's pace.
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			out := make([]int16, frameSamples)
-			tk := time.NewTicker(frameDur)
-			defer tk.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-tk.C:
-					c.media.jb.Pull(out)
-				}
-			}
-		}()
-	}
 	time.Sleep(500 * time.Millisecond)
+	if procs > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+	}
+	tid := int(tt.tid.Load())
+	if headset && tid == 0 {
+		b.Fatal("the headset's audio callback never ran")
+	}
 	before := c.MediaStats()
-	cpu0, wall0 := cpuTime(b), time.Now()
+	u0, wall0 := measureUsage(b, tid), time.Now()
 	b.ResetTimer()
 	time.Sleep(time.Duration(b.N) * frameDur)
 	b.StopTimer()
-	cpu, wall := cpuTime(b)-cpu0, time.Since(wall0)
+	u1, wall := measureUsage(b, tid), time.Since(wall0)
 	after := c.MediaStats()
-	if b.N < 25 {
-		// The framework's probing run: too short to measure a call.
-		return
+	rx := float64(after.Jitter.Received-before.Jitter.Received) / wall.Seconds()
+	tx := float64(after.PacketsSent-before.PacketsSent) / wall.Seconds()
+	if rx < 45 || rx > 55 || tx < 45 || tx > 55 {
+		b.Fatalf("not a call: %.1f packets/s received, %.1f sent, want 50 each way (stats %+v)", rx, tx, after)
 	}
-	rx := after.Jitter.Received - before.Jitter.Received
-	tx := after.PacketsSent - before.PacketsSent
-	if rx == 0 || tx == 0 {
-		b.Fatalf("no media during the benchmark (rx %d, tx %d)", rx, tx)
-	}
-	b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "%core/call")
-	b.ReportMetric(float64(cpu.Nanoseconds())/float64(tx), "cpu-ns/frame")
-	b.ReportMetric(float64(rx)/wall.Seconds(), "rx-pkt/s")
-	b.ReportMetric(float64(tx)/wall.Seconds(), "tx-pkt/s")
+	reportUsage(b, u0, u1, wall, b.N)
+	b.ReportMetric(rx, "rx-pkt/s")
+	b.ReportMetric(tx, "tx-pkt/s")
 }

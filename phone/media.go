@@ -38,10 +38,18 @@ type MediaConfig struct {
 
 // Media timing: G.711 at 8 kHz in 20 ms packets.
 const (
-	clockRate     = 8000
-	frameDur      = 20 * time.Millisecond
-	frameSamples  = clockRate * int(frameDur/time.Millisecond) / 1000
-	maxCaptureLag = 3 // frames of microphone audio kept before the oldest is dropped
+	clockRate    = 8000
+	frameDur     = 20 * time.Millisecond
+	frameSamples = clockRate * int(frameDur/time.Millisecond) / 1000
+)
+
+// The headset's capture clock paces sending. The watchdog looks at it every
+// deviceWatch; when no microphone frame came in that time (the device has not
+// started, stalled or was lost) a 20 ms ticker sends instead, and hands back once
+// the device has delivered a frame at each of deviceSteady ticks in a row.
+const (
+	deviceWatch  = 200 * time.Millisecond
+	deviceSteady = 5
 )
 
 // RFC 4733 sending: each digit lasts dtmfPackets packets, its end packet is sent
@@ -63,24 +71,37 @@ type MediaStats struct {
 	PacketsSent uint64
 	// DTMFSent counts digits fully sent.
 	DTMFSent uint64
-	// CaptureDropped counts microphone frames dropped because the device ran ahead
-	// of the network clock.
+	// CaptureDropped counts microphone frames that were not sent: captured while
+	// the fallback ticker was sending (the headset had stalled and was coming back)
+	// or while a packet was being sent by it.
 	CaptureDropped uint64
 }
 
+// Received payload types: what each one decodes as.
+const (
+	ptIgnore = iota // not audio (telephone-event, comfort noise, unknown)
+	ptULaw
+	ptALaw
+)
+
 // callMedia moves one call's audio: RTP in → jitter buffer → headset, and
-// microphone → mute gate → G.711 → RTP out every 20 ms, with DTMF events on the
-// same stream.
+// microphone → mute gate → G.711 → RTP out, with DTMF events on the same stream.
+//
+// There is one clock: each 20 ms microphone frame the headset delivers is encoded
+// and sent at once, on the audio thread (no goroutine hand-off, no ticker of its
+// own). Without a headset, or while it delivers nothing, a 20 ms ticker sends
+// silence instead (and, without a headset at all, plays the jitter buffer out to
+// nowhere).
 type callMedia struct {
 	c  *Call
 	dm *diago.DialogMedia
 
 	codec   media.Codec // negotiated audio codec (send payload type)
-	recvPT  uint8       // audio payload type we receive
 	dtmf    media.Codec // negotiated telephone-event, if any
 	hasDTMF bool
 	dtmfRx  uint8
 	encode  func(dst []byte, src []int16)
+	recvPT  [128]uint8 // what each received payload type decodes as (ptIgnore, ptULaw, ptALaw)
 
 	jb     *audio.JitterBuffer
 	stream *audio.CallStream
@@ -88,14 +109,36 @@ type callMedia struct {
 	muted atomic.Bool
 	held  atomic.Bool
 
-	capMu   sync.Mutex
-	capFIFO [][]int16
-	capFree [][]int16
+	// deviceClock is true while the headset's frames drive sending; the watchdog
+	// (clockLoop) sets it. devFrames counts the frames the headset delivered.
+	deviceClock atomic.Bool
+	devFrames   atomic.Uint64
+	clockKick   chan struct{} // the headset was lost: take over at once
+
+	// tx is held by whichever clock is sending a packet. The audio thread only
+	// tries it, so it never waits for the ticker.
+	tx sync.Mutex
+	// Send state, under tx.
+	silence  []int16
+	payload  []byte
+	ev       []byte
+	first    bool
+	digit    rune
+	inDigit  bool
+	evPacket int       // packets of the current event sent
+	gapLeft  int       // audio packets still due before the next digit
+	lastSend time.Time // when the latest packet went out
 
 	dtmfMu    sync.Mutex
 	dtmfQueue []rune
 
 	sent, dtmfSent, capDropped atomic.Uint64
+
+	// RTP write errors: counted where they happen (the audio thread must not log)
+	// and logged by clockLoop.
+	sendErrs    atomic.Uint64
+	sendErr     atomic.Pointer[error]
+	sendErrsLog uint64 // clockLoop's count at its last log
 
 	audioErr atomic.Pointer[error]
 
@@ -115,13 +158,29 @@ func newCallMedia(c *Call, dm *diago.DialogMedia) (*callMedia, error) {
 	if ms == nil || dm.RTPPacketReader == nil || dm.RTPPacketWriter == nil {
 		return nil, errors.New("the media session is not negotiated")
 	}
-	m := &callMedia{c: c, dm: dm, stopCh: make(chan struct{})}
+	m := &callMedia{
+		c: c, dm: dm,
+		stopCh:    make(chan struct{}),
+		clockKick: make(chan struct{}, 1),
+		silence:   make([]int16, frameSamples),
+		payload:   make([]byte, frameSamples),
+		ev:        make([]byte, 4),
+		first:     true,
+	}
 	m.codec = media.CodecAudioFromSession(ms)
-	m.recvPT = m.codec.PayloadTypeRecv()
 	for _, cd := range ms.CommonCodecs() {
-		if strings.EqualFold(cd.Name, "telephone-event") && cd.SampleRate == clockRate {
+		if strings.EqualFold(cd.Name, "telephone-event") && cd.SampleRate == clockRate && !m.hasDTMF {
 			m.dtmf, m.hasDTMF, m.dtmfRx = cd, true, cd.PayloadTypeRecv()
-			break
+		}
+		// Every negotiated G.711 payload type is audio: the PBX may switch
+		// between them mid-call (RFC 3264 allows any codec of the answer).
+		if pt := cd.PayloadTypeRecv(); pt < 128 && cd.SampleRate == clockRate {
+			switch strings.ToLower(cd.Name) {
+			case "pcmu":
+				m.recvPT[pt] = ptULaw
+			case "pcma":
+				m.recvPT[pt] = ptALaw
+			}
 		}
 	}
 	switch strings.ToLower(m.codec.Name) {
@@ -132,19 +191,14 @@ func newCallMedia(c *Call, dm *diago.DialogMedia) (*callMedia, error) {
 	default:
 		return nil, fmt.Errorf("negotiated codec %s is not G.711", m.codec.Name)
 	}
-	recvPT := m.recvPT
 	m.jb = audio.NewJitterBuffer(audio.JitterConfig{
 		ClockRate: clockRate,
 		Frame:     frameDur,
 		MaxDelay:  c.p.cfg.Media.JitterMaxDelay,
-		// Only the negotiated audio payload type becomes sound: telephone-event
-		// and comfort noise packets are counted but never reach the speaker.
-		Decode: func(pt uint8, payload []byte, out []int16) int {
-			if pt != recvPT {
-				return 0
-			}
-			return audio.DecodeG711(codecStaticPT(m.codec.Name), payload, out)
-		},
+		// Each packet is decoded by its own payload type; telephone-event,
+		// comfort noise and anything not negotiated as G.711 are counted but
+		// never reach the speaker.
+		Decode: m.decode,
 	})
 
 	mc := c.p.cfg.Media
@@ -167,13 +221,21 @@ func newCallMedia(c *Call, dm *diago.DialogMedia) (*callMedia, error) {
 	return m, nil
 }
 
-// codecStaticPT maps the codec name to its static payload type, which is what
-// audio.DecodeG711 switches on (a peer may use another number for the same codec).
-func codecStaticPT(name string) uint8 {
-	if strings.EqualFold(name, "pcma") {
-		return audio.PayloadPCMA
+// decode turns one received payload into PCM by the packet's own payload type.
+func (m *callMedia) decode(pt uint8, payload []byte, out []int16) int {
+	if pt >= 128 {
+		return 0
 	}
-	return audio.PayloadPCMU
+	n := min(len(payload), len(out))
+	switch m.recvPT[pt] {
+	case ptULaw:
+		audio.DecodeULaw(out[:n], payload[:n])
+	case ptALaw:
+		audio.DecodeALaw(out[:n], payload[:n])
+	default:
+		return 0
+	}
+	return n
 }
 
 func (m *callMedia) codecName() string { return strings.ToUpper(m.codec.Name) }
@@ -191,32 +253,38 @@ func (m *callMedia) setAudioErr(err error, publish bool) {
 func (m *callMedia) deviceLost(err error) {
 	m.c.p.log.Error("the headset stopped; the call stays up", "call", m.c.id, "error", err)
 	m.setAudioErr(err, true)
+	select {
+	case m.clockKick <- struct{}{}:
+	default:
+	}
 }
 
 func (m *callMedia) start() {
-	// The send loop keeps its own 20 ms clock and writes with WriteSamples; the
-	// writer's own pacing ticker (used only by Write) would wake the process for
-	// nothing 50 times a second.
-	m.dm.RTPPacketWriter.ClockDisable()
+	// With a headset its frames send from the first one on; the watchdog takes
+	// over if they do not come.
+	m.deviceClock.Store(m.stream != nil)
 	m.wg.Add(2)
 	go m.receiveLoop()
-	go m.sendLoop()
+	go m.clockLoop()
 }
 
 // stop ends the media goroutines and closes the headset stream. The RTP sockets
 // belong to the dialog and close with it.
 func (m *callMedia) stop() {
 	m.stopOnce.Do(func() {
+		m.deviceClock.Store(false)
 		close(m.stopCh)
+		if m.stream != nil {
+			// Returns once the audio thread is out of its callback: nothing
+			// is sent from it afterwards.
+			m.stream.Close()
+		}
 		// Unblock the reader: the dialog closes the socket when it ends; if it has
 		// not yet, an expired deadline does it.
 		if ms := m.dm.MediaSession(); ms != nil {
 			_ = ms.StopRTP(1, -time.Second)
 		}
 		m.wg.Wait()
-		if m.stream != nil {
-			m.stream.Close()
-		}
 	})
 }
 
@@ -229,40 +297,98 @@ func (m *callMedia) setMuted(on bool) {
 
 func (m *callMedia) setHeld(on bool) { m.held.Store(on) }
 
-// captured receives 20 ms microphone frames from the audio thread's delivery
-// goroutine and queues them for the network clock.
+// captured runs on the audio thread with each 20 ms microphone frame the headset
+// delivers and sends it at once: the device's capture clock is the call's send
+// clock. It never blocks (it only tries the send lock; the ticker holds it only
+// while it has taken over) and allocates nothing.
 func (m *callMedia) captured(in []int16) {
-	m.capMu.Lock()
-	defer m.capMu.Unlock()
-	var f []int16
-	if n := len(m.capFree); n > 0 {
-		f = m.capFree[n-1][:0]
-		m.capFree = m.capFree[:n-1]
-	} else {
-		f = make([]int16, 0, frameSamples)
-	}
-	f = append(f, in...)
-	m.capFIFO = append(m.capFIFO, f)
-	for len(m.capFIFO) > maxCaptureLag {
-		m.capFree = append(m.capFree, m.capFIFO[0])
-		m.capFIFO = m.capFIFO[1:]
+	m.devFrames.Add(1)
+	if !m.deviceClock.Load() || !m.tx.TryLock() {
 		m.capDropped.Add(1)
-	}
-}
-
-// nextCapture copies the oldest queued microphone frame into out, or silence.
-func (m *callMedia) nextCapture(out []int16) {
-	m.capMu.Lock()
-	defer m.capMu.Unlock()
-	if len(m.capFIFO) == 0 {
-		clear(out)
 		return
 	}
-	f := m.capFIFO[0]
-	m.capFIFO = m.capFIFO[1:]
-	n := copy(out, f)
-	clear(out[n:])
-	m.capFree = append(m.capFree, f)
+	defer m.tx.Unlock()
+	if !m.deviceClock.Load() {
+		m.capDropped.Add(1)
+		return
+	}
+	m.sendFrame(in)
+}
+
+// clockLoop watches the headset's clock and, while it delivers no frames (no
+// headset, not started yet, stalled or lost), sends a packet every 20 ms itself.
+// Without a headset stream it also plays the jitter buffer out, 20 ms per tick, so
+// that its delay and counters behave as with one.
+func (m *callMedia) clockLoop() {
+	defer m.wg.Done()
+	ticking := !m.deviceClock.Load()
+	period := deviceWatch
+	if ticking {
+		period = frameDur
+	}
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	pull := make([]int16, frameSamples)
+	lastFrames := m.devFrames.Load()
+	// While ticking: the headset's frame count at each of the last ticks.
+	var recent [deviceSteady]uint64
+	ticks := 0
+	for {
+		select {
+		case <-m.stopCh:
+			return
+		case <-m.clockKick:
+		case <-tick.C:
+		}
+		m.logSendErrors()
+		n := m.devFrames.Load()
+		fresh := n != lastFrames
+		lastFrames = n
+		devLost := m.stream == nil || m.stream.Err() != nil
+		if !ticking {
+			if fresh && !devLost {
+				continue // the headset sends
+			}
+			// The headset delivered nothing for a while: send from here. The
+			// timestamps skip the time nothing was sent, so that they keep
+			// telling the far end when the audio is for.
+			m.tx.Lock()
+			m.deviceClock.Store(false)
+			if !m.lastSend.IsZero() {
+				if missed := int(time.Since(m.lastSend)/frameDur) - 1; missed > 0 {
+					m.dm.RTPPacketWriter.DelayTimestamp(uint32(missed * frameSamples))
+					m.first = true // a new talkspurt: marker bit
+				}
+			}
+			m.tx.Unlock()
+			ticking, ticks = true, 0
+			tick.Reset(frameDur)
+			if m.stream != nil {
+				m.c.p.log.Info("the headset delivers no audio; RTP paced by a timer", "call", m.c.id)
+			}
+		}
+		oldest := recent[ticks%deviceSteady]
+		recent[ticks%deviceSteady] = n
+		ticks++
+		if !devLost && ticks > deviceSteady && n-oldest >= deviceSteady-1 {
+			// The headset is back (a frame per tick, give or take one): its
+			// frames send again.
+			m.tx.Lock()
+			m.deviceClock.Store(true)
+			m.tx.Unlock()
+			ticking = false
+			tick.Reset(deviceWatch)
+			m.c.p.log.Info("the headset delivers audio again; RTP paced by it", "call", m.c.id)
+			continue
+		}
+		if devLost {
+			// Nothing plays the buffer out: do it here, as a headset would.
+			m.jb.Pull(pull)
+		}
+		m.tx.Lock()
+		m.sendFrame(nil)
+		m.tx.Unlock()
+	}
 }
 
 func (m *callMedia) queueDTMF(digits string) error {
@@ -275,8 +401,13 @@ func (m *callMedia) queueDTMF(digits string) error {
 	return nil
 }
 
+// popDTMF takes the next queued digit. It only tries the queue's lock (it runs on
+// the audio thread): if SendDTMF holds it at that instant the digit goes 20 ms
+// later.
 func (m *callMedia) popDTMF() (rune, bool) {
-	m.dtmfMu.Lock()
+	if !m.dtmfMu.TryLock() {
+		return 0, false
+	}
 	defer m.dtmfMu.Unlock()
 	if len(m.dtmfQueue) == 0 {
 		return 0, false
@@ -316,79 +447,74 @@ func dtmfDigit(code byte) rune {
 	return 0
 }
 
-// sendLoop sends one packet every 20 ms for the whole call: microphone audio (or
-// true silence when muted, held or without a microphone), or, while a digit is
-// being sent, its RFC 4733 event packets. All packets go through the one RTP
-// writer, so sequence numbers and timestamps stay one stream: each event keeps the
-// timestamp of its start and the timestamp then jumps over the event's duration.
-func (m *callMedia) sendLoop() {
-	defer m.wg.Done()
+// sendFrame sends the packet of one 20 ms frame, with m.tx held: pcm (nil for
+// silence; true silence when muted or held), or, while a digit is being sent, its
+// RFC 4733 event packet instead. All packets go through the one RTP writer, so
+// sequence numbers and timestamps stay one stream: each event keeps the timestamp
+// of its start and the timestamp then jumps over the event's duration.
+func (m *callMedia) sendFrame(pcm []int16) {
 	w := m.dm.RTPPacketWriter
-	pcm := make([]int16, frameSamples)
-	payload := make([]byte, frameSamples)
-	ev := make([]byte, 4)
-	tick := time.NewTicker(frameDur)
-	defer tick.Stop()
-
-	first := true
-	var (
-		digit    rune
-		inDigit  bool
-		evPacket int // packets of the current event sent
-		gapLeft  int // audio packets still due before the next digit
-	)
-	for {
-		select {
-		case <-m.stopCh:
-			return
-		case <-tick.C:
+	if !m.inDigit && m.gapLeft == 0 {
+		if d, ok := m.popDTMF(); ok {
+			m.digit, m.inDigit, m.evPacket = d, true, 0
 		}
-		if !inDigit && gapLeft == 0 {
-			if d, ok := m.popDTMF(); ok {
-				digit, inDigit, evPacket = d, true, 0
-			}
-		}
-		var err error
-		if inDigit {
-			evPacket++
-			end := evPacket > dtmfPackets
-			dur := min(evPacket, dtmfPackets) * frameSamples
-			ev[0] = dtmfEventCode(digit)
-			ev[1] = dtmfVolume
-			if end {
-				ev[1] |= 0x80
-			}
-			ev[2], ev[3] = byte(dur>>8), byte(dur)
-			_, err = w.WriteSamples(ev, 0, evPacket == 1, m.dtmf.PayloadType)
-			if evPacket == dtmfPackets+dtmfEndRepeats {
-				// Audio resumes at the time the event took on the wire.
-				w.DelayTimestamp(uint32(evPacket * frameSamples))
-				inDigit, gapLeft = false, dtmfGapPackets
-				m.dtmfSent.Add(1)
-			}
-		} else {
-			if gapLeft > 0 {
-				gapLeft--
-			}
-			m.nextCapture(pcm)
-			if m.muted.Load() || m.held.Load() {
-				// Mute happens on PCM, before encoding: zeroed G.711 bytes are
-				// not silence.
-				clear(pcm)
-			}
-			m.encode(payload, pcm)
-			_, err = w.WriteSamples(payload, uint32(frameSamples), first, m.codec.PayloadType)
-			first = false
-		}
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			m.c.p.log.Debug("RTP write", "call", m.c.id, "error", err)
-			continue
-		}
-		m.sent.Add(1)
 	}
+	var err error
+	if m.inDigit {
+		m.evPacket++
+		end := m.evPacket > dtmfPackets
+		dur := min(m.evPacket, dtmfPackets) * frameSamples
+		m.ev[0] = dtmfEventCode(m.digit)
+		m.ev[1] = dtmfVolume
+		if end {
+			m.ev[1] |= 0x80
+		}
+		m.ev[2], m.ev[3] = byte(dur>>8), byte(dur)
+		_, err = w.WriteSamples(m.ev, 0, m.evPacket == 1, m.dtmf.PayloadType)
+		if m.evPacket == dtmfPackets+dtmfEndRepeats {
+			// Audio resumes at the time the event took on the wire.
+			w.DelayTimestamp(uint32(m.evPacket * frameSamples))
+			m.inDigit, m.gapLeft = false, dtmfGapPackets
+			m.dtmfSent.Add(1)
+		}
+	} else {
+		if m.gapLeft > 0 {
+			m.gapLeft--
+		}
+		if pcm == nil || len(pcm) < frameSamples || m.muted.Load() || m.held.Load() {
+			// Mute happens on PCM, before encoding: zeroed G.711 bytes are
+			// not silence.
+			pcm = m.silence
+		}
+		m.encode(m.payload, pcm[:frameSamples])
+		_, err = w.WriteSamples(m.payload, uint32(frameSamples), m.first, m.codec.PayloadType)
+		m.first = false
+	}
+	if err != nil {
+		if !errors.Is(err, net.ErrClosed) {
+			if m.sendErrs.Add(1) == 1 {
+				first := err // only this copy escapes, not err itself
+				m.sendErr.Store(&first)
+			}
+		}
+		return
+	}
+	m.lastSend = time.Now()
+	m.sent.Add(1)
+}
+
+// logSendErrors logs RTP write errors counted since the last call.
+func (m *callMedia) logSendErrors() {
+	n := m.sendErrs.Load()
+	if n == m.sendErrsLog {
+		return
+	}
+	var first error
+	if p := m.sendErr.Load(); p != nil {
+		first = *p
+	}
+	m.c.p.log.Debug("RTP write failed", "call", m.c.id, "times", n-m.sendErrsLog, "first error", first)
+	m.sendErrsLog = n
 }
 
 // receiveLoop reads RTP until the call's socket closes and feeds the jitter
