@@ -619,7 +619,13 @@ func (f *settingsForm) testPBX() {
 			f.pbxTest.Enable()
 			if err != nil {
 				f.u.log.Info("PBX test failed", "err", err)
-				f.pbxResult.SetText(trf("settings.test_failed", "Reason", errorText(err)))
+				reason := errorText(err)
+				if monitor.ErrorKey(err) == "error.other" {
+					// the PBX checks (channel variables, contexts, endpoint, permissions)
+					// come as sentences meant for the person setting the PBX up
+					reason = err.Error()
+				}
+				f.pbxResult.SetText(trf("settings.test_failed", "Reason", reason))
 				return
 			}
 			f.pbxResult.SetText(trf("settings.pbx.test_ok", "Host", c.Asterisk.Host))

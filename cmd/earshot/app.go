@@ -209,7 +209,7 @@ func testSIPRegister(ctx context.Context, cfg config.Config, password string, lo
 			case phone.RegRegistered:
 				return nil
 			case phone.RegFailed, phone.RegRetrying:
-				return errors.New(ev.Registration.Reason)
+				return ui.NewRegistrationError(ev.Registration)
 			}
 		case <-ctx.Done():
 			return fmt.Errorf("no answer from %s", cfg.SIP.Server)
