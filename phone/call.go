@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -404,9 +405,18 @@ func (c *Call) Resume(ctx context.Context) error {
 	return c.setHold(ctx, false)
 }
 
-func (c *Call) setHold(ctx context.Context, on bool) error {
+func (c *Call) setHold(ctx context.Context, on bool) (err error) {
 	c.holdMu.Lock()
 	defer c.holdMu.Unlock()
+	defer func() {
+		// diago reads the far end's answer to the re-INVITE without checking it:
+		// a malformed one must not take the program down.
+		if r := recover(); r != nil {
+			c.p.log.Error("panic while changing the hold state; the call's audio may be stuck", "call", c.id,
+				"panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("hold or resume call %s: the far end's answer could not be used: %v", c.id, r)
+		}
+	}()
 	st := c.State()
 	switch {
 	case st == CallEnded:
@@ -426,7 +436,6 @@ func (c *Call) setHold(ctx context.Context, on bool) error {
 	if m != nil {
 		m.setHeld(on)
 	}
-	var err error
 	if on {
 		err = h.Hold(ctx)
 	} else {

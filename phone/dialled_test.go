@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -136,3 +138,59 @@ func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\r\n")
 	return l
 }
+
+// A far end that answers with SDP diago would mis-read (here c= without an
+// address) makes the dial fail with a reason; it cannot crash the phone.
+func TestMalformedAnswerFailsTheDial(t *testing.T) {
+	pp := startPBXPhone(t, nil)
+	port := freeUDPPort(t, "127.0.0.2", false)
+	dir := t.TempDir()
+	scen := filepath.Join(dir, "bad_answer.xml")
+	if err := os.WriteFile(scen, []byte(badAnswerScenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startSippIn(t, dir, scen, "-i", "127.0.0.2", "-p", strconv.Itoa(port), "-t", "u1", "-m", "1")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pp.Dial(ctx, "sip:7001@127.0.0.2:"+strconv.Itoa(port))
+	if err == nil || !strings.Contains(err.Error(), "malformed SDP connection line") {
+		t.Fatalf("Dial = %v, want an error about the malformed answer", err)
+	}
+	if c == nil || c.State() != CallEnded || !strings.HasPrefix(c.Info().EndReason, "the far end's answer is unusable") {
+		t.Errorf("call %v ended with %q", c, c.Info().EndReason)
+	}
+	if st := pp.State(); st.State != RegRegistered {
+		t.Errorf("the phone is %s after the bad answer", st.State)
+	}
+}
+
+const badAnswerScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="far end with a malformed answer">
+  <recv request="INVITE" crlf="true"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]B[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:7001@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=farend 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4
+      t=0 0
+      m=audio 4000 RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+
+    ]]>
+  </send>
+  <recv request="ACK" timeout="20000"/>
+</scenario>
+`

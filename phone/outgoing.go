@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -67,7 +68,24 @@ func (p *Phone) targetURI(target string) (sip.Uri, error) {
 // the call is visible in events (CallDialing, CallAlerting) and can be hung up;
 // cancelling ctx cancels the call. When the call fails, Dial returns the ended call
 // (its EndReason says why) and an error.
-func (p *Phone) Dial(ctx context.Context, target string) (*Call, error) {
+func (p *Phone) Dial(ctx context.Context, target string) (call *Call, err error) {
+	var placed *Call
+	defer func() {
+		// A last line of defence: whatever a far end sends, dialling returns an
+		// error rather than taking the program down.
+		if r := recover(); r != nil {
+			p.log.Error("panic while dialling", "target", target, "panic", r, "stack", string(debug.Stack()))
+			if placed != nil {
+				placed.end(fmt.Sprintf("failed: internal error (%v)", r), 0)
+			}
+			call, err = placed, fmt.Errorf("dial %s: internal error: %v", target, r)
+		}
+	}()
+	return p.dial(ctx, target, &placed)
+}
+
+// dial is Dial; placed gets the call as soon as it exists.
+func (p *Phone) dial(ctx context.Context, target string, placed **Call) (*Call, error) {
 	uri, err := p.targetURI(target)
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
@@ -77,6 +95,7 @@ func (p *Phone) Dial(ctx context.Context, target string) (*Call, error) {
 		return nil, fmt.Errorf("dial %s: %w", target, err)
 	}
 	c := p.newCall(Outgoing)
+	*placed = c
 	c.cli = d
 	c.info.RemoteNumber = uri.User
 	c.info.RemoteURI = uri.String()
@@ -129,6 +148,18 @@ func (p *Phone) Dial(ctx context.Context, target string) (*Call, error) {
 			}
 			if res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress {
 				c.setState(CallAlerting, nil)
+			}
+			if res.IsSuccess() && len(res.Body()) > 0 {
+				// diago reads the answer's SDP next, indexing fields without
+				// checking them: a far end (which may be outside the PBX) must not
+				// be able to crash the phone with it.
+				ct := ""
+				if h := res.ContentType(); h != nil {
+					ct = h.Value()
+				}
+				if err := checkSDP(ct, res.Body(), p.acc.srtp(), true); err != nil {
+					return &badAnswerError{err}
+				}
 			}
 			return nil
 		},
@@ -197,8 +228,18 @@ func (p *Phone) proxyRoute() *sip.RouteHeader {
 	return &sip.RouteHeader{Address: u}
 }
 
+// badAnswerError is a 2xx whose SDP answer cannot be used.
+type badAnswerError struct{ err error }
+
+func (e *badAnswerError) Error() string { return "the far end's answer is unusable: " + e.err.Error() }
+func (e *badAnswerError) Unwrap() error { return e.err }
+
 // dialFailure explains why an outgoing call did not connect.
 func dialFailure(err error, ctx context.Context) (string, int) {
+	var bad *badAnswerError
+	if errors.As(err, &bad) {
+		return bad.Error(), 0
+	}
 	var de sipgo.ErrDialogResponse
 	var dep *sipgo.ErrDialogResponse
 	var res *sip.Response
