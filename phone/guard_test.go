@@ -205,3 +205,32 @@ func TestAudioVideoOfferIsAnsweredWithVideoRefused(t *testing.T) {
 		})
 	}
 }
+
+// Methods the phone does not handle go through the guard as well: from a stranger
+// they get 403 (a scanner learns nothing), from the PBX 405 with Allow; an UPDATE
+// with a bad offer gets 488 first.
+func TestUnhandledMethodsPassTheGuard(t *testing.T) {
+	pp := startPBXPhone(t, nil)
+	msg := func(method, body string) string {
+		ct := ""
+		if body != "" {
+			ct = "Content-Type: application/sdp\r\n"
+		}
+		return method + " sip:2001@" + pp.LocalAddr() + " SIP/2.0\r\n" +
+			"Via: SIP/2.0/UDP {local};branch=z9hG4bK" + method + strconv.Itoa(len(body)) + "\r\n" +
+			"From: <sip:scan@example.test>;tag=s1\r\nTo: <sip:2001@127.0.0.1>\r\n" +
+			"Call-ID: guard-" + method + "-" + strconv.Itoa(len(body)) + "\r\nCSeq: 1 " + method + "\r\nMax-Forwards: 70\r\n" +
+			ct + "Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	}
+	if res := sendRawSIP(t, "127.0.0.2", pp.LocalAddr(), msg("MESSAGE", "")); !strings.HasPrefix(res, "SIP/2.0 403") {
+		t.Errorf("MESSAGE from a stranger got %q, want 403", firstLine(res))
+	}
+	res := sendRawSIP(t, "127.0.0.1", pp.LocalAddr(), msg("SUBSCRIBE", ""))
+	if !strings.HasPrefix(res, "SIP/2.0 405") || !strings.Contains(res, "Allow: INVITE") {
+		t.Errorf("SUBSCRIBE from the PBX got %q, want 405 with Allow", firstLine(res))
+	}
+	bad := strings.Replace(strings.ReplaceAll(goodOffer, "\r\n", "\n"), "c=IN IP4 127.0.0.1", "c=IN IP4", 1)
+	if res := sendRawSIP(t, "127.0.0.1", pp.LocalAddr(), msg("UPDATE", bad)); !strings.HasPrefix(res, "SIP/2.0 488") {
+		t.Errorf("UPDATE with a bad offer got %q, want 488", firstLine(res))
+	}
+}

@@ -324,6 +324,18 @@ func (p *Phone) buildUA() error {
 		ua.Close()
 		return fmt.Errorf("create SIP server: %w", err)
 	}
+	// Methods nobody handles (MESSAGE, SUBSCRIBE, UPDATE, ...) pass the guard too:
+	// a stranger gets 403 like for everything else, the PBX 405.
+	srv.OnNoRoute(p.guard(func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.IsAck() || tx == nil {
+			return
+		}
+		res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
+		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REFER"))
+		if err := tx.Respond(res); err != nil {
+			p.log.Debug("respond 405", "error", err)
+		}
+	}))
 	clientOpts := []sipgo.ClientOption{
 		sipgo.WithClientLogger(p.log),
 		sipgo.WithClientNAT(),
