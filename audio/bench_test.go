@@ -3,6 +3,8 @@ package audio
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -240,4 +242,81 @@ func maxf(a, b float64) float64 {
 		return a
 	}
 	return b
+}
+
+// processCPU is the CPU time (user + system, all threads) and the voluntary
+// context switches of this process so far.
+func processCPU(tb testing.TB) (time.Duration, int64) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Nvcsw
+}
+
+// BenchmarkNullDeviceCPU is what a call's headset costs the process on the
+// paced null backend (48 kHz, 10 ms periods), with no call: one op is 20 ms;
+// run with -benchtime 250x (5 s). Reported: % of one core and voluntary
+// context switches (thread wake-ups) per second.
+//
+//   - empty-callback: a duplex device whose callback only clears the output:
+//     the device thread entering Go 100 times a second, and what the Go
+//     runtime does around it.
+//   - call-stream: [Context.StartCall] with a silent far end, the microphone
+//     path and a G.711 encoding of each frame in capture: all the audio
+//     thread does in a call except the RTP send.
+func BenchmarkNullDeviceCPU(b *testing.B) {
+	run := func(b *testing.B, start func(c *Context, calls *atomic.Int64) func()) {
+		if b.N < 25 {
+			return // the framework's probing run: too short to measure
+		}
+		c := newNullContext(b)
+		var calls atomic.Int64
+		stop := start(c, &calls)
+		defer stop()
+		time.Sleep(300 * time.Millisecond)
+		n0 := calls.Load()
+		cpu0, cs0 := processCPU(b)
+		wall0 := time.Now()
+		b.ResetTimer()
+		time.Sleep(time.Duration(b.N) * 20 * time.Millisecond)
+		b.StopTimer()
+		cpu1, cs1 := processCPU(b)
+		wall := time.Since(wall0)
+		if rate := float64(calls.Load()-n0) / wall.Seconds(); rate < 90 || rate > 110 {
+			b.Fatalf("%.1f device callbacks per second, want 100", rate)
+		}
+		b.ReportMetric(100*(cpu1-cpu0).Seconds()/wall.Seconds(), "%core")
+		b.ReportMetric(float64(cs1-cs0)/wall.Seconds(), "wakeups/s")
+	}
+	b.Run("empty-callback", func(b *testing.B) {
+		run(b, func(c *Context, calls *atomic.Int64) func() {
+			out, err := c.FindDevice(Playback, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			in, err := c.FindDevice(Capture, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			ds, err := c.open(streamSpec{name: "bench", output: &out, input: &in, period: 10 * time.Millisecond, periods: 2,
+				describe: "bench", data: func(o, _ []int16) { clear(o); calls.Add(1) }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return ds.close
+		})
+	})
+	b.Run("call-stream", func(b *testing.B) {
+		run(b, func(c *Context, calls *atomic.Int64) func() {
+			enc := make([]byte, 160)
+			cs, err := c.StartCall(CallConfig{},
+				func(out []int16) int { clear(out); calls.Add(1); return len(out) },
+				func(in []int16) { EncodeULaw(enc, in) })
+			if err != nil {
+				b.Fatal(err)
+			}
+			return func() { cs.Close() }
+		})
+	})
 }

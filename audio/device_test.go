@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-func newNullContext(t *testing.T) *Context {
+func newNullContext(t testing.TB) *Context {
 	t.Helper()
 	c, err := NewContext(BackendNull)
 	if err != nil {

@@ -365,6 +365,9 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 	n = min(n, len(j.scratch))
 	ts := p.Timestamp
 
+	// A packet the playout point is (re)anchored on plays at the next pull
+	// by construction: its slack says nothing about the network.
+	anchored := !j.started
 	if !j.started {
 		// Anchor the playout point on the first packet of a stream; that is
 		// a re-sync only if another stream played before.
@@ -382,7 +385,7 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 		if -rel > jump || j.lateRun >= 5 {
 			// The timestamps went back for good: follow them.
 			j.resync(ts)
-			rel = 0
+			rel, anchored = 0, true
 		} else {
 			j.stats.Late++
 			j.late(-rel)
@@ -391,12 +394,12 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 	case rel > jump:
 		// The timestamps leapt forward: follow them.
 		j.resync(ts)
-		rel = 0
+		rel, anchored = 0, true
 	case rel+n > j.maxAhead:
 		if j.count == 0 {
 			// Nothing buffered (after a gap): start again from here.
 			j.resync(ts)
-			rel = 0
+			rel, anchored = 0, true
 		} else {
 			// Too much audio: drop the oldest.
 			j.advance(rel + n - j.maxAhead)
@@ -409,7 +412,7 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 	n = min(n, j.maxAhead-rel)
 	if rel < 0 {
 		j.late(-rel)
-	} else {
+	} else if !anchored {
 		j.minSlack = min(j.minSlack, j.slack(rel))
 	}
 	for i := max(0, -rel); i < n; i++ {
@@ -694,9 +697,10 @@ func (j *JitterBuffer) startConceal() {
 }
 
 // adapt shrinks the delay when the extra buffered audio was not needed:
-// quickly when a lot is buffered (a burst after a stall), by one pull when
-// every packet of a window arrived at least a pull plus the margin before
-// the pull that played it. k is the size of the pull about to play.
+// quickly when a lot is buffered (a burst after a stall), and, when every
+// packet of a window arrived at least a pull plus the margin before the
+// pull that played it, by as many whole pulls as every one of them could
+// have spared. k is the size of the pull about to play.
 func (j *JitterBuffer) adapt(k int) {
 	if j.count == 0 {
 		return
@@ -718,8 +722,11 @@ func (j *JitterBuffer) adapt(k int) {
 	}
 	if j.slowN >= j.rate<<j.backoff {
 		if j.minSlack != math.MaxInt && j.minSlack >= k+j.margin {
-			if j.depth() >= 2*k {
-				j.skip(k)
+			// Every packet of the window would still have arrived the
+			// margin ahead with this much less delay (whole pulls), and the
+			// pull about to play keeps its audio.
+			if d := min((j.minSlack-j.margin)/k*k, (j.depth()-k)/k*k); d > 0 {
+				j.skip(d)
 			}
 			// Otherwise keep the window open until a pull finds the audio
 			// to skip (the next packet brings it).

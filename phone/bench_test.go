@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/earshot-app/earshot/audio"
 )
 
 // usage is what the process (and one of its threads) has used so far.
@@ -72,42 +70,14 @@ func (t *threadTap) fn([]int16, int) {
 //     processors.
 //   - no-headset: the call without any audio device: one 20 ms ticker plays the
 //     jitter buffer out and sends.
-//   - headset-alone: the null backend's call stream by itself, no call: its
-//     callbacks with the audio path's DSP and a G.711 encoding per frame, no RTP.
+//
+// The headset alone (no call) is audio's BenchmarkNullDeviceCPU. The microphone is
+// the null device's (silence): the work per sample is the same as for speech, and
+// a CaptureSource would add an upsampling that only tests do.
 func BenchmarkCallAudioPathCPU(b *testing.B) {
 	b.Run("call", func(b *testing.B) { benchCall(b, true, 0) })
 	b.Run("call-gomaxprocs-1", func(b *testing.B) { benchCall(b, true, 1) })
 	b.Run("no-headset", func(b *testing.B) { benchCall(b, false, 0) })
-	b.Run("headset-alone", func(b *testing.B) {
-		if b.N < 25 {
-			return // the framework's probing run: too short to measure anything
-		}
-		ac := nullAudio(b)
-		tt := &threadTap{}
-		src := toneSource()
-		enc := make([]byte, frameSamples)
-		var frames atomic.Int64
-		cs, err := ac.StartCall(audio.CallConfig{CaptureSource: src, PlaybackTap: tt.fn},
-			func(out []int16) int { clear(out); return len(out) },
-			func(in []int16) { audio.EncodeULaw(enc, in); frames.Add(1) })
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer cs.Close()
-		time.Sleep(300 * time.Millisecond)
-		f0 := frames.Load()
-		tid := int(tt.tid.Load())
-		u0, wall0 := measureUsage(b, tid), time.Now()
-		b.ResetTimer()
-		time.Sleep(time.Duration(b.N) * frameDur)
-		b.StopTimer()
-		u1, wall := measureUsage(b, tid), time.Since(wall0)
-		fps := float64(frames.Load()-f0) / wall.Seconds()
-		if fps < 45 || fps > 55 {
-			b.Fatalf("%.1f microphone frames per second, want 50", fps)
-		}
-		reportUsage(b, u0, u1, wall, b.N)
-	})
 }
 
 // reportUsage reports the CPU used between u0 and u1 over wall for frames frames.
@@ -127,7 +97,6 @@ func benchCall(b *testing.B, headset bool, procs int) {
 	}
 	tt := &threadTap{}
 	pp := startPBXPhone(b, func(c *Config) {
-		c.Media.CaptureSource = toneSource()
 		c.Media.PlaybackTap = tt.fn
 		c.Logger = testLogger(b, nil)
 		if !headset {
