@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // ActionKind is a supervisor action on a call.
@@ -51,7 +52,7 @@ func (k ActionKind) MarshalText() ([]byte, error) { return []byte(k.String()), n
 // ParseActionKind parses an action name as String returns it.
 func ParseActionKind(s string) (ActionKind, error) {
 	for _, k := range ActionKinds {
-		if equalFold(s, k.String()) {
+		if strings.EqualFold(s, k.String()) {
 			return k, nil
 		}
 	}

@@ -6,6 +6,7 @@ package monitor
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -44,7 +45,7 @@ func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // ParseStatus parses a status name as String returns it (case-insensitive).
 func ParseStatus(s string) (Status, error) {
 	for _, st := range Statuses {
-		if equalFold(s, st.String()) {
+		if strings.EqualFold(s, st.String()) {
 			return st, nil
 		}
 	}
@@ -80,9 +81,9 @@ func (d Direction) MarshalText() ([]byte, error) { return []byte(d.String()), ni
 // ParseDirection parses "inbound"/"outbound" (case-insensitive; "in"/"out" also accepted).
 func ParseDirection(s string) (Direction, error) {
 	switch {
-	case equalFold(s, "inbound"), equalFold(s, "in"):
+	case strings.EqualFold(s, "inbound"), strings.EqualFold(s, "in"):
 		return Inbound, nil
-	case equalFold(s, "outbound"), equalFold(s, "out"):
+	case strings.EqualFold(s, "outbound"), strings.EqualFold(s, "out"):
 		return Outbound, nil
 	}
 	return DirectionUnknown, fmt.Errorf("unknown call direction %q (want inbound or outbound)", s)
@@ -229,22 +230,3 @@ func (s AgentState) String() string {
 
 // MarshalText implements encoding.TextMarshaler.
 func (s AgentState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}

@@ -44,7 +44,7 @@ func (c Column) String() string {
 // ParseColumn parses a column key as String returns it.
 func ParseColumn(s string) (Column, bool) {
 	for i, n := range columnNames {
-		if equalFold(s, n) {
+		if strings.EqualFold(s, n) {
 			return Column(i), true
 		}
 	}
