@@ -281,10 +281,12 @@ func TestAnswerFollowsPBXCodecOrder(t *testing.T) {
 	if len(ok) == 0 || !regexp.MustCompile(`(?m)^m=audio \d+ RTP/AVP 8 0 101`).MatchString(ok[0]) {
 		t.Errorf("the answer does not keep the PBX's order 8 0 101:\n%q", ok)
 	}
-	// The A-law tone is decoded as A-law.
+	// The A-law tone is decoded as A-law: decoded as µ-law it would be missing from
+	// (nearly) every block. A few blocks may miss it on a loaded machine (a late
+	// packet is concealed), which says nothing about the codec.
 	_, _, present, total := toneStats(pp.tap.blocks(1000))
-	if total < 45 || present < total-1 {
-		t.Errorf("A-law tone in %d of %d blocks, want about 50 blocks all with the tone", present, total)
+	if total < 45 || present < total*9/10 {
+		t.Errorf("A-law tone in %d of %d blocks, want about 50 blocks, nearly all with the tone", present, total)
 	}
 }
 
