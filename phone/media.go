@@ -433,19 +433,6 @@ func dtmfEventCode(d rune) byte {
 }
 
 // dtmfDigit maps an RFC 4733 event code back to its digit (0 if not a digit).
-func dtmfDigit(code byte) rune {
-	switch {
-	case code <= 9:
-		return rune('0' + code)
-	case code == 10:
-		return '*'
-	case code == 11:
-		return '#'
-	case code >= 12 && code <= 15:
-		return rune('A' + code - 12)
-	}
-	return 0
-}
 
 // sendFrame sends the packet of one 20 ms frame, with m.tx held: pcm (nil for
 // silence; true silence when muted or held), or, while a digit is being sent, its
@@ -525,9 +512,8 @@ func (m *callMedia) receiveLoop() {
 	r := m.dm.RTPPacketReader
 	buf := make([]byte, media.RTPBufSize)
 	var (
-		pkt        rtp.Packet
-		lastEvTS   uint32
-		haveLastEv bool
+		pkt  rtp.Packet
+		dtmf audio.DTMFReceiver
 	)
 	for {
 		n, err := r.Read(buf)
@@ -553,12 +539,9 @@ func (m *callMedia) receiveLoop() {
 		}
 		pkt.Header = r.PacketHeader
 		pkt.Payload = buf[:n]
-		if m.hasDTMF && pkt.PayloadType == m.dtmfRx && n >= 4 {
-			if !haveLastEv || pkt.Timestamp != lastEvTS {
-				haveLastEv, lastEvTS = true, pkt.Timestamp
-				if d := dtmfDigit(buf[0]); d != 0 {
-					m.c.p.events.publish(Event{Kind: EventDTMF, Call: m.c, CallInfo: m.c.Info(), Digit: d})
-				}
+		if m.hasDTMF && pkt.PayloadType == m.dtmfRx {
+			if d := dtmf.Digit(&pkt); d != 0 {
+				m.c.p.events.publish(Event{Kind: EventDTMF, Call: m.c, CallInfo: m.c.Info(), Digit: d})
 			}
 		}
 		m.jb.Push(&pkt)

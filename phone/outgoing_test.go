@@ -316,7 +316,7 @@ func TestSendDTMFReachesPeerAsRFC4733(t *testing.T) {
 			}
 			ev := byTS[p.Timestamp]
 			if ev == nil {
-				ev = &dtmfEvent{digit: dtmfDigit(p.Payload[0]), ts: p.Timestamp, marker: p.Marker, firstSeq: p.SequenceNumber}
+				ev = &dtmfEvent{digit: audio.EventDigit(p.Payload[0]), ts: p.Timestamp, marker: p.Marker, firstSeq: p.SequenceNumber}
 				byTS[p.Timestamp] = ev
 				events = append(events, ev)
 				if int32(p.Timestamp-lastAudioTS) < 160 {
@@ -329,7 +329,7 @@ func TestSendDTMFReachesPeerAsRFC4733(t *testing.T) {
 			d := int(p.Payload[2])<<8 | int(p.Payload[3])
 			ev.durations = append(ev.durations, d)
 			ev.duration = d
-			if dtmfDigit(p.Payload[0]) != ev.digit {
+			if audio.EventDigit(p.Payload[0]) != ev.digit {
 				t.Errorf("event at ts %d changes digit", p.Timestamp)
 			}
 			// Audio after the event must start after its end.

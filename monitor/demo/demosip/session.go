@@ -414,9 +414,8 @@ func (s *Session) receiveLoop() {
 	r := s.med.RTPPacketReader
 	buf := make([]byte, media.RTPBufSize)
 	var (
-		pkt        rtp.Packet
-		lastEvTS   uint32
-		haveLastEv bool
+		pkt  rtp.Packet
+		dtmf audio.DTMFReceiver
 	)
 	for {
 		n, err := r.Read(buf)
@@ -443,38 +442,20 @@ func (s *Session) receiveLoop() {
 		pkt.Header = r.PacketHeader
 		pkt.Payload = buf[:n]
 		if s.hasDTMF && pkt.PayloadType == s.dtmfPT {
-			if n >= 4 && (!haveLastEv || pkt.Timestamp != lastEvTS) {
-				haveLastEv, lastEvTS = true, pkt.Timestamp
-				if d := dtmfDigit(buf[0]); d != 0 {
-					s.mu.Lock()
-					s.digits = append(s.digits, d)
-					s.mu.Unlock()
-					select {
-					case s.digitCh <- d:
-					default:
-						s.p.log.Info("demo PBX: DTMF digit dropped (too many at once)", "call", s.CallID(), "digit", string(d))
-					}
+			if d := dtmf.Digit(&pkt); d != 0 {
+				s.mu.Lock()
+				s.digits = append(s.digits, d)
+				s.mu.Unlock()
+				select {
+				case s.digitCh <- d:
+				default:
+					s.p.log.Info("demo PBX: DTMF digit dropped (too many at once)", "call", s.CallID(), "digit", string(d))
 				}
 			}
 			continue
 		}
 		s.jb.Push(&pkt)
 	}
-}
-
-// dtmfDigit maps an RFC 4733 event code to its digit (0 for other events).
-func dtmfDigit(code byte) rune {
-	switch {
-	case code <= 9:
-		return rune('0' + code)
-	case code == 10:
-		return '*'
-	case code == 11:
-		return '#'
-	case code <= 15:
-		return rune('A' + code - 12)
-	}
-	return 0
 }
 
 // digitWorker acts on the supervisor's digits in order, away from the RTP reader (a
