@@ -10,6 +10,7 @@ require (
 	github.com/pion/rtp v1.10.6
 	github.com/zaf/g711 v1.4.0
 	github.com/zalando/go-keyring v0.2.8
+	golang.org/x/sys v0.41.0
 	golang.org/x/text v0.34.0
 )
 
@@ -63,7 +64,6 @@ require (
 	golang.org/x/image v0.24.0 // indirect
 	golang.org/x/net v0.50.0 // indirect
 	golang.org/x/sync v0.19.0 // indirect
-	golang.org/x/sys v0.41.0 // indirect
 	golang.org/x/time v0.14.0 // indirect
 	gopkg.in/hraban/opus.v2 v2.0.0-20230925203106-0188a62cb302 // indirect
 )

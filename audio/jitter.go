@@ -290,14 +290,23 @@ func (j *JitterBuffer) resync(ts uint32) {
 	j.stats.Resyncs++
 }
 
-// Push adds one RTP packet. The payload is decoded at once, so the packet
-// and its payload may be reused by the caller as soon as Push returns.
-func (j *JitterBuffer) Push(p *rtp.Packet) {
+// Push adds one RTP packet that has just arrived. The payload is decoded at
+// once, so the packet and its payload may be reused by the caller as soon as
+// Push returns.
+func (j *JitterBuffer) Push(p *rtp.Packet) { j.PushAged(p, 0) }
+
+// PushAged adds one RTP packet that arrived age ago, for example one that
+// waited in the socket until the audio thread read it (the kernel's receive
+// timestamp tells its age). The delay adaptation places the packet's arrival
+// then, not at the read: a packet read just before the pull that plays it
+// may still have arrived well ahead of it. A negative age counts as zero.
+func (j *JitterBuffer) PushAged(p *rtp.Packet, age time.Duration) {
 	if p == nil {
 		return
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	arrived := j.now() - max(0, age)
 
 	n := j.decode(p.PayloadType, p.Payload, j.scratch)
 	if n <= 0 && j.haveSSRC && p.SSRC != j.ssrc {
@@ -413,7 +422,7 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 	if rel < 0 {
 		j.late(-rel)
 	} else if !anchored {
-		j.minSlack = min(j.minSlack, j.slack(rel))
+		j.minSlack = min(j.minSlack, j.slack(rel, arrived))
 	}
 	for i := max(0, -rel); i < n; i++ {
 		idx := (ts + uint32(i)) & j.mask
@@ -431,15 +440,17 @@ func (j *JitterBuffer) Push(p *rtp.Packet) {
 	}
 }
 
-// slack is how long, in samples, a packet arriving now whose first sample
-// is rel samples past the playout point waits for the pull that plays it:
-// the pulls before that one, plus what is left of the current pull period
-// (from the clock: where between two pulls the packet arrived).
-func (j *JitterBuffer) slack(rel int) int {
+// slack is how long, in samples, a packet that arrived at clock time
+// arrived, whose first sample is rel samples past the playout point, waits
+// for the pull that plays it: the pulls before that one, plus what is left
+// of the current pull period (where between two pulls the packet arrived).
+// A packet that arrived before the latest pull but is only pushed now counts
+// as arriving at that pull (the least slack it can have had).
+func (j *JitterBuffer) slack(rel int, arrived time.Duration) int {
 	p := j.pullSize
 	since := p
 	if j.pulled {
-		since = min(p, max(0, durSamples(j.now()-j.pullAt, j.rate)))
+		since = min(p, max(0, durSamples(arrived-j.pullAt, j.rate)))
 	}
 	return rel/p*p + p - since
 }

@@ -839,3 +839,87 @@ func TestJitterOtherPacketTimes(t *testing.T) {
 		}
 	}
 }
+
+// simulateReadAtPulls is simulateAt for a reader that only reads the socket at
+// each pull, just before it: every packet that arrived since the previous pull
+// is pushed then, with its age (aged) or as if it had just arrived.
+func simulateReadAtPulls(jb *JitterBuffer, packets []simPacket, pulls []time.Duration, size int, aged bool) []simFrame {
+	ps := slices.Clone(packets)
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].at < ps[j].at })
+	var frames []simFrame
+	next := 0
+	var now time.Duration
+	jb.now = func() time.Duration { return now }
+	for _, t := range pulls {
+		now = t
+		for next < len(ps) && ps[next].at <= t {
+			age := time.Duration(0)
+			if aged {
+				age = t - ps[next].at
+			}
+			jb.PushAged(ps[next].pkt, age)
+			next++
+		}
+		out := make([]int16, size)
+		if n := jb.Pull(out); n != len(out) {
+			panic("short pull")
+		}
+		frames = append(frames, simFrame{at: t, pcm: out})
+	}
+	return frames
+}
+
+// A phone that reads RTP on the audio thread pushes each packet just before the
+// pull that plays it. Told each packet's age (the kernel's receive timestamp),
+// the buffer must keep the same small delay as when packets are pushed the
+// moment they arrive, and come back down after a late packet; pushed as if
+// they had just arrived, every packet looks as if it came at the last moment
+// and the buffer cannot shrink.
+func TestJitterPushAgedReadAtPulls(t *testing.T) {
+	const every = 10 * time.Millisecond
+	var pulls []time.Duration
+	for at := time.Duration(0); at < 10100*time.Millisecond; at += every {
+		pulls = append(pulls, at)
+	}
+	run := func(phase time.Duration, aged bool) ([]time.Duration, JitterStats, int) {
+		jb := newMarkerJB()
+		rng := rand.New(rand.NewPCG(11, uint64(phase)))
+		ps := stream(500, 0, 0, 1, 0, 0)
+		for i := range ps {
+			ps[i].at += phase + time.Duration(rng.IntN(500))*time.Microsecond
+			if i == 100 {
+				ps[i].at += 12 * time.Millisecond
+			}
+		}
+		frames := simulateReadAtPulls(jb, ps, pulls, durSamples(every, jb.ClockRate()), aged)
+		return waits(frames, ps, 200), jb.Stats(), gaps(frames)
+	}
+	// As when pushed on arrival: a pull plus the margin, plus the 0.5 ms of
+	// jitter.
+	limit := 15500 * time.Microsecond
+	var plainWorst time.Duration
+	for _, phase := range []time.Duration{1, 3, 6, 9} {
+		phase *= time.Millisecond
+		t.Run(fmt.Sprintf("arrival %v before a pull", every-phase), func(t *testing.T) {
+			ws, st, g := run(phase, true)
+			if len(ws) < 295 {
+				t.Fatalf("only %d of the last 300 packets played", len(ws))
+			}
+			for i, w := range ws {
+				if w < 0 || w > limit {
+					t.Fatalf("packet %d waited %v from its arrival to its pull, want <= %v; stats %+v", 200+i, w, limit, st)
+				}
+			}
+			if st.Late > 1 || st.Lost != 0 || g > 4 {
+				t.Errorf("clean network: %d frames not wholly audio; %+v", g, st)
+			}
+			plain, _, _ := run(phase, false)
+			plainWorst = max(plainWorst, slices.Max(plain))
+		})
+	}
+	// Without the age the same packets wait longer, for packets that arrive
+	// early in a pull period: the age is what lets the buffer see that.
+	if plainWorst <= limit {
+		t.Errorf("pushed without their age, packets waited at most %v: the test no longer tells the two apart", plainWorst)
+	}
+}
