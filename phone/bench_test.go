@@ -57,9 +57,9 @@ func (t *threadTap) fn([]int16, int) {
 // call to sipp's RTP echo (so the phone receives as many packets as it sends).
 // Every op is one 20 ms frame of the call; run with -benchtime 250x (5 s).
 // Reported: % of one core for the whole process during the call, the part of it
-// on the headset's audio thread (the device callbacks: jitter-buffer playout,
-// resampling both ways, meters, G.711 encoding and the RTP send, all paced by the
-// device), process wake-ups (voluntary context switches) per second, CPU time per
+// on the headset's audio thread (the device callbacks: reading the RTP waiting on
+// the socket, jitter-buffer playout, resampling both ways, meters, G.711 encoding
+// and the RTP send, all paced by the device), process wake-ups (voluntary context switches) per second, CPU time per
 // frame and the packet rates. A run where packets did not flow at 50 per second
 // each way is refused: it would not be measuring a call.
 //
@@ -68,8 +68,8 @@ func (t *threadTap) fn([]int16, int) {
 //   - call-gomaxprocs-1: the same with GOMAXPROCS=1 while measuring, which shows
 //     how much of the cost is the Go scheduler spreading wake-ups over two
 //     processors.
-//   - no-headset: the call without any audio device: one 20 ms ticker plays the
-//     jitter buffer out and sends.
+//   - no-headset: the call without any audio device: one 20 ms ticker reads the
+//     socket, plays the jitter buffer out and sends.
 //
 // The headset alone (no call) is audio's BenchmarkNullDeviceCPU. The microphone is
 // the null device's (silence): the work per sample is the same as for speech, and
@@ -131,6 +131,9 @@ func benchCall(b *testing.B, headset bool, procs int) {
 	tx := float64(after.PacketsSent-before.PacketsSent) / wall.Seconds()
 	if rx < 45 || rx > 55 || tx < 45 || tx > 55 {
 		b.Fatalf("not a call: %.1f packets/s received, %.1f sent, want 50 each way (stats %+v)", rx, tx, after)
+	}
+	if !after.RTPPolled {
+		b.Fatalf("RTP was read by a receive goroutine, not by the clock that plays it: not the production path (stats %+v)", after)
 	}
 	reportUsage(b, u0, u1, wall, b.N)
 	b.ReportMetric(rx, "rx-pkt/s")

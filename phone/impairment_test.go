@@ -137,18 +137,25 @@ func (r *relay) stats() (fwd, dropped, gapDrop, reorder int, resumed time.Time) 
 	return r.fwd, r.dropped, r.gapDrop, r.reorder, r.resumed
 }
 
-func TestImpairedNetworkAudioStaysContinuous(t *testing.T) {
-	pp := startPBXPhone(t, func(c *Config) { c.Media.CaptureSource = toneSource() })
+// dialEchoThroughRelay has the phone call sipp's RTP echo with a relay, impairing
+// with loss and jitter, on the way back.
+func dialEchoThroughRelay(ctx context.Context, t *testing.T, pp *pbxPhone, loss float64, jitter time.Duration) (*relay, *sippProc, *Call) {
+	t.Helper()
 	echoPort := freeUDPPort(t, "127.0.0.1", true)
-	rl := startRelay(t, echoPort, 0.03, 40*time.Millisecond)
+	rl := startRelay(t, echoPort, loss, jitter)
 	sp, target := startFarEnd(t, rl.port(), echoPort, true)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	c, err := pp.Dial(ctx, target)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
+	return rl, sp, c
+}
+
+func TestImpairedNetworkAudioStaysContinuous(t *testing.T) {
+	pp := startPBXPhone(t, func(c *Config) { c.Media.CaptureSource = toneSource() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rl, sp, c := dialEchoThroughRelay(ctx, t, pp, 0.03, 40*time.Millisecond)
 	time.Sleep(1 * time.Second) // the jitter buffer settles on the jittery path
 	impStart := time.Now()
 	time.Sleep(3 * time.Second)

@@ -13,8 +13,10 @@ import (
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/media"
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 
 	"github.com/earshot-app/earshot/audio"
+	"github.com/earshot-app/earshot/internal/rtpsock"
 )
 
 // MediaConfig configures the audio of calls.
@@ -34,6 +36,10 @@ type MediaConfig struct {
 	CaptureSource func(out []int16)
 	// JitterMaxDelay bounds the jitter buffer (audio's default if zero).
 	JitterMaxDelay time.Duration
+
+	// readRTPGoroutine makes every call read RTP on a goroutine of its own, as
+	// on systems where the socket cannot be watched (tests of that path).
+	readRTPGoroutine bool
 }
 
 // Media timing: G.711 at 8 kHz in 20 ms packets.
@@ -50,6 +56,15 @@ const (
 const (
 	deviceWatch  = 200 * time.Millisecond
 	deviceSteady = 5
+)
+
+// Reading RTP without a goroutine: at most drainMax datagrams per look at the
+// socket; diago's read of a datagram seen waiting returns at once, and in case it
+// ever does not, a read deadline readGuard ahead (pushed on every readGuard/4)
+// bounds the wait and the call falls back to a receive goroutine.
+const (
+	drainMax  = 32
+	readGuard = time.Second
 )
 
 // RFC 4733 sending: each digit lasts dtmfPackets packets, its end packet is sent
@@ -75,6 +90,15 @@ type MediaStats struct {
 	// the fallback ticker was sending (the headset had stalled and was coming back)
 	// or while a packet was being sent by it.
 	CaptureDropped uint64
+	// RTPPolled is true while received RTP is read by the clock that plays it
+	// (the headset's audio thread, or the fallback ticker) and false while a
+	// goroutine of its own reads it (DTLS-SRTP, systems where the socket cannot
+	// be watched, or after a fallback).
+	RTPPolled bool
+	// Discarded counts datagrams taken off the RTP socket unread because they
+	// were not RTP of the call (a wrong version, an empty payload, a payload
+	// type that was not negotiated).
+	Discarded uint64
 }
 
 // Received payload types: what each one decodes as.
@@ -89,9 +113,11 @@ const (
 //
 // There is one clock: each 20 ms microphone frame the headset delivers is encoded
 // and sent at once, on the audio thread (no goroutine hand-off, no ticker of its
-// own). Without a headset, or while it delivers nothing, a 20 ms ticker sends
-// silence instead (and, without a headset at all, plays the jitter buffer out to
-// nowhere).
+// own), and before each pull from the jitter buffer the audio thread reads the RTP
+// datagrams waiting on the socket (no receive goroutine woken per packet; see
+// drain). Without a headset, or while it delivers nothing, a 20 ms ticker sends
+// silence and reads the socket instead (and, without a headset at all, plays the
+// jitter buffer out to nowhere).
 type callMedia struct {
 	c  *Call
 	dm *diago.DialogMedia
@@ -134,11 +160,30 @@ type callMedia struct {
 
 	sent, dtmfSent, capDropped atomic.Uint64
 
-	// RTP write errors: counted where they happen (the audio thread must not log)
-	// and logged by clockLoop.
-	sendErrs    atomic.Uint64
-	sendErr     atomic.Pointer[error]
-	sendErrsLog uint64 // clockLoop's count at its last log
+	// Receiving. With rx (diago's RTP socket, watched through rtpsock) the clock
+	// that plays the jitter buffer out also reads it: the audio thread before each
+	// pull, the fallback ticker while it sends. Otherwise (polling false) the
+	// receive goroutine blocks in diago's read.
+	ms        *media.MediaSession // the session at answer time (re-INVITEs keep its socket)
+	rx        *rtpsock.Socket     // under rxMu
+	polling   atomic.Bool
+	rxMu      sync.Mutex // held while reading; the audio thread only tries it
+	rxEnded   bool       // diago's socket is closed; under rxMu
+	rxArmed   time.Time  // when the read deadline was last pushed ahead; under rxMu
+	rxBuf     []byte     // under rxMu, or the receive goroutine's
+	peekBuf   []byte     // under rxMu
+	rxPkt     rtp.Packet // under rxMu, or the receive goroutine's
+	rxHdr     rtp.Header // under rxMu
+	rxDTMF    audio.DTMFReceiver
+	rxPT      [128]bool // payload types diago's read returns (the negotiated ones)
+	srtpTag   int       // SRTP authentication tag bytes after the payload (SDES)
+	discarded atomic.Uint64
+	fallback  chan error // polling stopped: clockLoop starts the receive goroutine
+	digits    chan rune  // received DTMF digits, published by clockLoop
+
+	// RTP read and write errors: counted where they happen (the audio thread must
+	// not log) and logged by clockLoop.
+	sendErrs, readErrs errorCount
 
 	audioErr atomic.Pointer[error]
 
@@ -160,8 +205,12 @@ func newCallMedia(c *Call, dm *diago.DialogMedia) (*callMedia, error) {
 	}
 	m := &callMedia{
 		c: c, dm: dm,
+		ms:        ms,
 		stopCh:    make(chan struct{}),
 		clockKick: make(chan struct{}, 1),
+		fallback:  make(chan error, 1),
+		digits:    make(chan rune, 16),
+		rxBuf:     make([]byte, media.RTPBufSize),
 		silence:   make([]int16, frameSamples),
 		payload:   make([]byte, frameSamples),
 		ev:        make([]byte, 4),
@@ -169,6 +218,9 @@ func newCallMedia(c *Call, dm *diago.DialogMedia) (*callMedia, error) {
 	}
 	m.codec = media.CodecAudioFromSession(ms)
 	for _, cd := range ms.CommonCodecs() {
+		if pt := cd.PayloadTypeRecv(); pt < 128 {
+			m.rxPT[pt] = true
+		}
 		if strings.EqualFold(cd.Name, "telephone-event") && cd.SampleRate == clockRate && !m.hasDTMF {
 			m.dtmf, m.hasDTMF, m.dtmfRx = cd, true, cd.PayloadTypeRecv()
 		}
@@ -202,6 +254,7 @@ func newCallMedia(c *Call, dm *diago.DialogMedia) (*callMedia, error) {
 	})
 
 	mc := c.p.cfg.Media
+	m.watchSocket(mc.readRTPGoroutine)
 	if mc.Audio != nil {
 		cs, err := mc.Audio.StartCall(audio.CallConfig{
 			Output:        mc.Output,
@@ -211,7 +264,7 @@ func newCallMedia(c *Call, dm *diago.DialogMedia) (*callMedia, error) {
 			PlaybackTap:   mc.PlaybackTap,
 			CaptureSource: mc.CaptureSource,
 			OnError:       m.deviceLost,
-		}, m.jb.Pull, m.captured)
+		}, m.playout, m.captured)
 		if err != nil {
 			m.setAudioErr(err, false)
 			return m, fmt.Errorf("open the headset: %w", err)
@@ -263,8 +316,11 @@ func (m *callMedia) start() {
 	// With a headset its frames send from the first one on; the watchdog takes
 	// over if they do not come.
 	m.deviceClock.Store(m.stream != nil)
-	m.wg.Add(2)
-	go m.receiveLoop()
+	if !m.polling.Load() {
+		m.wg.Add(1)
+		go m.receiveLoop()
+	}
+	m.wg.Add(1)
 	go m.clockLoop()
 }
 
@@ -279,12 +335,23 @@ func (m *callMedia) stop() {
 			// is sent from it afterwards.
 			m.stream.Close()
 		}
-		// Unblock the reader: the dialog closes the socket when it ends; if it has
-		// not yet, an expired deadline does it.
+		// Unblock the receive goroutine: the dialog closes the socket when it
+		// ends; if it has not yet, an expired deadline does it. Under rxMu, so
+		// that a receive goroutine started by a fallback is either started
+		// before it (and unblocked) or not at all.
+		m.rxMu.Lock()
+		m.polling.Store(false)
 		if ms := m.dm.MediaSession(); ms != nil {
 			_ = ms.StopRTP(1, -time.Second)
 		}
+		m.rxMu.Unlock()
 		m.wg.Wait()
+		m.rxMu.Lock()
+		if m.rx != nil {
+			m.rx.Close()
+			m.rx = nil
+		}
+		m.rxMu.Unlock()
 	})
 }
 
@@ -316,9 +383,11 @@ func (m *callMedia) captured(in []int16) {
 }
 
 // clockLoop watches the headset's clock and, while it delivers no frames (no
-// headset, not started yet, stalled or lost), sends a packet every 20 ms itself.
-// Without a headset stream it also plays the jitter buffer out, 20 ms per tick, so
-// that its delay and counters behave as with one.
+// headset, not started yet, stalled or lost), sends a packet every 20 ms itself
+// and reads the RTP socket. Without a headset stream it also plays the jitter
+// buffer out, 20 ms per tick, so that its delay and counters behave as with one.
+// It publishes the DTMF digits received, and starts the receive goroutine when
+// reading without one has to stop.
 func (m *callMedia) clockLoop() {
 	defer m.wg.Done()
 	ticking := !m.deviceClock.Load()
@@ -337,10 +406,17 @@ func (m *callMedia) clockLoop() {
 		select {
 		case <-m.stopCh:
 			return
+		case d := <-m.digits:
+			m.c.p.events.publish(Event{Kind: EventDTMF, Call: m.c, CallInfo: m.c.Info(), Digit: d})
+			continue
+		case why := <-m.fallback:
+			m.startReceiveGoroutine(why)
+			continue
 		case <-m.clockKick:
 		case <-tick.C:
 		}
-		m.logSendErrors()
+		m.sendErrs.log(m, "RTP write failed")
+		m.readErrs.log(m, "RTP read failed")
 		n := m.devFrames.Load()
 		fresh := n != lastFrames
 		lastFrames = n
@@ -381,6 +457,8 @@ func (m *callMedia) clockLoop() {
 			m.c.p.log.Info("the headset delivers audio again; RTP paced by it", "call", m.c.id)
 			continue
 		}
+		// The headset does not read the socket now: read it here.
+		m.drain()
 		if devLost {
 			// Nothing plays the buffer out: do it here, as a headset would.
 			m.jb.Pull(pull)
@@ -479,10 +557,7 @@ func (m *callMedia) sendFrame(pcm []int16) {
 	}
 	if err != nil {
 		if !errors.Is(err, net.ErrClosed) {
-			if m.sendErrs.Add(1) == 1 {
-				first := err // only this copy escapes, not err itself
-				m.sendErr.Store(&first)
-			}
+			m.sendErrs.add(err)
 		}
 		return
 	}
@@ -490,31 +565,224 @@ func (m *callMedia) sendFrame(pcm []int16) {
 	m.sent.Add(1)
 }
 
-// logSendErrors logs RTP write errors counted since the last call.
-func (m *callMedia) logSendErrors() {
-	n := m.sendErrs.Load()
-	if n == m.sendErrsLog {
+// errorCount counts errors where they happen (possibly on the audio thread,
+// which must not log) and keeps the first, for clockLoop to log.
+type errorCount struct {
+	n      atomic.Uint64
+	first  atomic.Pointer[error]
+	logged uint64 // the count at the last log (clockLoop only)
+}
+
+func (e *errorCount) add(err error) {
+	if e.n.Add(1) == 1 {
+		first := err // only this copy escapes, not err itself
+		e.first.Store(&first)
+	}
+}
+
+// log logs the errors counted since its last call, if any.
+func (e *errorCount) log(m *callMedia, msg string) {
+	n := e.n.Load()
+	if n == e.logged {
 		return
 	}
 	var first error
-	if p := m.sendErr.Load(); p != nil {
+	if p := e.first.Load(); p != nil {
 		first = *p
 	}
-	m.c.p.log.Debug("RTP write failed", "call", m.c.id, "times", n-m.sendErrsLog, "first error", first)
-	m.sendErrsLog = n
+	m.c.p.log.Debug(msg, "call", m.c.id, "times", n-e.logged, "first error", first)
+	e.logged = n
 }
 
-// receiveLoop reads RTP until the call's socket closes and feeds the jitter
-// buffer. telephone-event packets become DTMF events; the jitter buffer's decoder
-// ignores every payload type but the audio one.
+// watchSocket sets up reading RTP without a goroutine: it finds diago's RTP
+// socket so that the clocks can look at it before they read. It leaves polling
+// off (the receive goroutine reads) with DTLS-SRTP, whose library reads the same
+// socket on a goroutine of its own, with diago's source lock (it drops datagrams
+// this side cannot predict), on systems rtpsock does not support, and when
+// goroutine is set.
+func (m *callMedia) watchSocket(goroutine bool) {
+	ms := m.ms
+	why := ""
+	switch {
+	case goroutine:
+		why = "configured"
+	case ms.SecureRTP == 2:
+		why = "DTLS-SRTP reads the socket too"
+	case media.RTPSourceLock:
+		why = "diago's RTP source lock is on"
+	}
+	if why == "" {
+		rx, err := rtpsock.Find(&ms.Laddr)
+		if err == nil {
+			m.rx = rx
+			m.peekBuf = make([]byte, media.RTPBufSize)
+			if ms.SecureRTP == 1 {
+				tag, err := srtp.ProtectionProfile(ms.SRTPAlg).AuthTagRTPLen()
+				if err == nil {
+					m.srtpTag = tag
+				}
+			}
+			m.polling.Store(true)
+			return
+		}
+		why = err.Error()
+	}
+	m.c.p.log.Debug("RTP is read on a goroutine of its own", "call", m.c.id, "why", why)
+}
+
+// playout is the headset's playback function, on the audio thread: it reads
+// what waits on the RTP socket, then plays the jitter buffer out.
+func (m *callMedia) playout(out []int16) int {
+	m.drain()
+	return m.jb.Pull(out)
+}
+
+// drain reads every datagram waiting on the RTP socket into the jitter buffer
+// and returns once none is left: it never waits for one. It runs on the clock
+// that plays the buffer out (the audio thread before each pull, the fallback
+// ticker while it sends) and never waits for the other either. A datagram diago's
+// read would drop and then wait for another is taken off the socket here instead.
+func (m *callMedia) drain() {
+	if !m.polling.Load() || !m.rxMu.TryLock() {
+		return
+	}
+	defer m.rxMu.Unlock()
+	if !m.polling.Load() || m.rxEnded {
+		return
+	}
+	m.armReadGuard()
+	r := m.dm.RTPPacketReader
+	for range drainMax {
+		n, age, err := m.rx.Peek(m.peekBuf)
+		if errors.Is(err, rtpsock.ErrEmpty) {
+			return
+		}
+		if err != nil {
+			m.stopPolling(err)
+			return
+		}
+		if !m.diagoReturns(m.peekBuf[:n]) {
+			m.discarded.Add(1)
+			if err := m.rx.Discard(); err != nil && !errors.Is(err, rtpsock.ErrEmpty) {
+				m.stopPolling(err)
+				return
+			}
+			continue
+		}
+		k, err := r.Read(m.rxBuf)
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				m.rxEnded = true
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				m.stopPolling(fmt.Errorf("diago's read waited for another datagram until the guard deadline: %w", err))
+				return
+			}
+			m.readErrs.add(err)
+			continue
+		}
+		if k == 0 {
+			continue // on hold (we are sendonly) or a keep-alive: nothing to play
+		}
+		m.rxPkt.Header = r.PacketHeader
+		m.rxPkt.Payload = m.rxBuf[:k]
+		m.received(&m.rxPkt, age)
+	}
+}
+
+// armReadGuard keeps a read deadline readGuard ahead on diago's socket, pushed
+// on before it can expire while datagrams are read. Called with rxMu held.
+func (m *callMedia) armReadGuard() {
+	now := time.Now()
+	if now.Sub(m.rxArmed) < readGuard/4 {
+		return
+	}
+	m.rxArmed = now
+	_ = m.ms.StopRTP(1, readGuard)
+}
+
+// stopPolling hands reading over to the receive goroutine, which clockLoop
+// starts. Called with rxMu held (possibly on the audio thread).
+func (m *callMedia) stopPolling(why error) {
+	m.polling.Store(false)
+	select {
+	case m.fallback <- why:
+	default:
+	}
+}
+
+// startReceiveGoroutine takes over reading after polling stopped (clockLoop).
+func (m *callMedia) startReceiveGoroutine(why error) {
+	m.rxMu.Lock()
+	defer m.rxMu.Unlock()
+	select {
+	case <-m.stopCh:
+		return // the call's media is stopping: nothing more to read
+	default:
+	}
+	if m.rx != nil {
+		m.rx.Close()
+		m.rx = nil
+	}
+	if m.rxEnded {
+		return
+	}
+	m.c.p.log.Warn("reading RTP on a goroutine from now on", "call", m.c.id, "why", why)
+	_ = m.ms.StartRTP(1) // no read deadline: the goroutine blocks until a datagram
+	m.wg.Add(1)
+	go m.receiveLoop()
+}
+
+// diagoReturns reports whether diago's read returns for datagram b rather than
+// dropping it and reading again, which would wait for the next datagram. As
+// diago v0.42.1's RTPSession.ReadRTP, it drops an RTP version of 0, an empty
+// payload and a payload type that was not negotiated. A datagram diago cannot
+// parse or decrypt makes its read return an error: that returns too.
+func (m *callMedia) diagoReturns(b []byte) bool {
+	hn, err := m.rxHdr.Unmarshal(b)
+	if err != nil {
+		return true
+	}
+	if m.rxHdr.Version == 0 || !m.rxPT[m.rxHdr.PayloadType&0x7f] {
+		return false
+	}
+	payload := len(b) - hn
+	if m.srtpTag > 0 {
+		// The padding is encrypted; the tag follows the payload.
+		payload -= m.srtpTag
+	} else if m.rxHdr.Padding {
+		pad := int(b[len(b)-1])
+		if pad > payload {
+			return true // diago fails to parse it
+		}
+		payload -= pad
+	}
+	return payload > 0
+}
+
+// received hands one packet to DTMF detection and the jitter buffer; age is how
+// long ago the kernel received it.
+func (m *callMedia) received(pkt *rtp.Packet, age time.Duration) {
+	if m.hasDTMF && pkt.PayloadType == m.dtmfRx {
+		if d := m.rxDTMF.Digit(pkt); d != 0 {
+			select {
+			case m.digits <- d:
+			default: // sixteen digits unpublished: the UI is not keeping up
+			}
+		}
+	}
+	m.jb.PushAged(pkt, age)
+}
+
+// receiveLoop reads RTP until the call's socket closes, blocked in diago's read,
+// when the socket cannot be watched (see watchSocket).
 func (m *callMedia) receiveLoop() {
 	defer m.wg.Done()
 	r := m.dm.RTPPacketReader
 	buf := make([]byte, media.RTPBufSize)
-	var (
-		pkt  rtp.Packet
-		dtmf audio.DTMFReceiver
-	)
+	var pkt rtp.Packet
 	for {
 		n, err := r.Read(buf)
 		if err != nil {
@@ -530,7 +798,7 @@ func (m *callMedia) receiveLoop() {
 			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			m.c.p.log.Debug("RTP read", "call", m.c.id, "error", err)
+			m.readErrs.add(err)
 			continue
 		}
 		if n == 0 {
@@ -539,12 +807,7 @@ func (m *callMedia) receiveLoop() {
 		}
 		pkt.Header = r.PacketHeader
 		pkt.Payload = buf[:n]
-		if m.hasDTMF && pkt.PayloadType == m.dtmfRx {
-			if d := dtmf.Digit(&pkt); d != 0 {
-				m.c.p.events.publish(Event{Kind: EventDTMF, Call: m.c, CallInfo: m.c.Info(), Digit: d})
-			}
-		}
-		m.jb.Push(&pkt)
+		m.received(&pkt, 0)
 	}
 }
 
@@ -554,6 +817,8 @@ func (m *callMedia) stats() MediaStats {
 		PacketsSent:    m.sent.Load(),
 		DTMFSent:       m.dtmfSent.Load(),
 		CaptureDropped: m.capDropped.Load(),
+		RTPPolled:      m.polling.Load(),
+		Discarded:      m.discarded.Load(),
 	}
 	if m.stream != nil {
 		s.Device = m.stream.Stats()

@@ -1,0 +1,128 @@
+package phone
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// inject sends datagram straight to the phone's RTP address, as anyone on the
+// network could.
+func (r *relay) inject(datagram []byte) bool {
+	r.mu.Lock()
+	to := r.phone
+	r.mu.Unlock()
+	if to == nil {
+		return false
+	}
+	_, err := r.a.WriteToUDP(datagram, to)
+	return err == nil
+}
+
+// junkDatagrams are datagrams that reach a softphone's RTP port and are not audio
+// of the call: the first unparseable, the others of kinds diago's read drops
+// (and then waits for the next datagram: sent in this order, a burst of them
+// would leave a reader that does not take them off the socket itself waiting
+// until the next burst).
+var junkDatagrams = []struct {
+	name    string
+	data    []byte
+	dropped bool // diago's read drops it: Earshot must take it off the socket itself
+}{
+	// Three bytes of garbage: diago's read fails to parse it and says so.
+	{"garbage", []byte{0xde, 0xad, 0x00}, false},
+	// An RTCP receiver report on the RTP port (rtcp-mux the phone did not offer).
+	{"RTCP receiver report", []byte{0x81, 201, 0, 7, 0, 0, 0x1a, 0x7e, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, true},
+	// RTP version 0 (a scanner's probe, a STUN-like keep-alive).
+	{"version 0", []byte{0x00, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff}, true},
+	// Comfort noise (payload type 13), never negotiated.
+	{"comfort noise", []byte{0x80, 13, 0, 2, 0, 0, 0, 0, 0, 0, 0, 2, 0x40}, true},
+	// A header with no payload: an RTP keep-alive.
+	{"empty payload", []byte{0x80, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 3}, true},
+}
+
+// Datagrams that are not the call's audio arrive on the RTP port all the time
+// (scanners, keep-alives, RTCP, comfort noise). While a 1 kHz tone comes back from
+// the far end, each kind is injected five times a second for 3 s: the headset must
+// keep playing the tone as if nothing happened, whichever way RTP is read (by the
+// audio thread, which must never wait for a datagram, or by a receive goroutine).
+// Then the far end's audio stops for a second (a network gap) while junk still
+// comes: the headset's audio thread must keep running at its pace all along, not
+// wait in a read for audio that does not come.
+func TestJunkOnTheRTPPortNeverStallsTheAudio(t *testing.T) {
+	for _, mode := range []struct {
+		name      string
+		goroutine bool
+	}{{"read by the audio thread", false}, {"read by a goroutine", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			pp := startPBXPhone(t, func(c *Config) {
+				c.Media.CaptureSource = toneSource()
+				c.Media.readRTPGoroutine = mode.goroutine
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			rl, sp, c := dialEchoThroughRelay(ctx, t, pp, 0, 0)
+			time.Sleep(time.Second) // the tone comes back; the jitter buffer settles
+			sent, dropped := 0, 0
+			injectAll := func() {
+				for _, j := range junkDatagrams {
+					if !rl.inject(j.data) {
+						t.Fatal("the relay does not know the phone's RTP address yet")
+					}
+					sent++
+					if j.dropped {
+						dropped++
+					}
+				}
+			}
+			from := time.Now()
+			for range 15 {
+				injectAll()
+				time.Sleep(200 * time.Millisecond)
+			}
+			to := time.Now()
+
+			// A second with no audio from the far end, junk every 100 ms.
+			before := c.MediaStats().Device.Callbacks
+			gapStart := rl.gap(time.Second)
+			for range 10 {
+				injectAll()
+				time.Sleep(100 * time.Millisecond)
+			}
+			gapCallbacks := c.MediaStats().Device.Callbacks - before
+			gapLen := time.Since(gapStart)
+			time.Sleep(200 * time.Millisecond)
+			st := c.MediaStats()
+			if err := c.Hangup(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if code := sp.wait(10 * time.Second); code != 0 {
+				t.Errorf("far end exit code %d", code)
+			}
+
+			frac, n, _ := toneWindow(pp.tap.blocks(1000), from, to)
+			t.Logf("%d junk datagrams (%d of kinds diago drops): tone in %.1f%% of %d blocks; stats %+v", sent, dropped, 100*frac, n, st)
+			if frac < 0.97 {
+				t.Errorf("with junk on the RTP port the tone is in only %.1f%% of the blocks", 100*frac)
+			}
+			// The device calls back every 10 ms.
+			want := int(gapLen / (10 * time.Millisecond))
+			t.Logf("during the %s gap with junk: %d device callbacks (%d expected)", gapLen.Round(time.Millisecond), gapCallbacks, want)
+			if int(gapCallbacks) < want*9/10 {
+				t.Errorf("the headset's audio thread stalled during the gap: %d callbacks in %s, want about %d", gapCallbacks, gapLen.Round(time.Millisecond), want)
+			}
+			if mode.goroutine {
+				if st.RTPPolled || st.Discarded != 0 {
+					t.Errorf("configured to read on a goroutine, yet RTPPolled=%v and %d discarded", st.RTPPolled, st.Discarded)
+				}
+				return
+			}
+			if !st.RTPPolled {
+				t.Errorf("the audio thread stopped reading RTP (fell back to a goroutine); see the log")
+			}
+			if st.Discarded != uint64(dropped) {
+				t.Errorf("%d datagrams discarded, want the %d that diago's read would drop", st.Discarded, dropped)
+			}
+		})
+	}
+}
