@@ -745,19 +745,19 @@ func (m *callMedia) diagoReturns(b []byte) bool {
 	if err != nil {
 		return true
 	}
-	if m.rxHdr.Version == 0 || !m.rxPT[m.rxHdr.PayloadType&0x7f] {
-		return false
-	}
 	payload := len(b) - hn
 	if m.srtpTag > 0 {
 		// The padding is encrypted; the tag follows the payload.
 		payload -= m.srtpTag
 	} else if m.rxHdr.Padding {
 		pad := int(b[len(b)-1])
-		if pad > payload {
-			return true // diago fails to parse it
+		if payload == 0 || pad == 0 || pad > payload {
+			return true // diago (pion) fails to parse it
 		}
 		payload -= pad
+	}
+	if m.rxHdr.Version == 0 || !m.rxPT[m.rxHdr.PayloadType] {
+		return false
 	}
 	return payload > 0
 }

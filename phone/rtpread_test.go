@@ -4,6 +4,9 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/emiago/diago/media"
+	"github.com/pion/rtp"
 )
 
 // inject sends datagram straight to the phone's RTP address, as anyone on the
@@ -125,4 +128,41 @@ func TestJunkOnTheRTPPortNeverStallsTheAudio(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzDiagoReturns checks the audio thread's pre-check against diago's own parse
+// (media.RTPUnmarshal) and the rules of its RTPSession.ReadRTP: for any datagram,
+// it must say "returns" exactly when diago's read fails on it or accepts it, so
+// that nothing diago would drop and then wait after is ever handed to it, and no
+// RTP of the call is discarded.
+func FuzzDiagoReturns(f *testing.F) {
+	for _, j := range junkDatagrams {
+		f.Add(j.data, false)
+	}
+	audioPkt := []byte{0x80, 0x00, 0x10, 0x00, 0, 0, 0x12, 0x34, 0x1a, 0x7e, 0, 1, 0xff, 0xfe, 0x7f}
+	f.Add(audioPkt, false)
+	f.Add(audioPkt, true)
+	f.Add([]byte{0xa0, 101, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 10, 0, 160, 0, 0, 0, 4}, false) // padded DTMF
+	f.Add([]byte{0xa0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}, false)                            // padding bit, nothing after the header
+	f.Fuzz(func(t *testing.T, b []byte, sdes bool) {
+		m := &callMedia{}
+		m.rxPT[0], m.rxPT[8], m.rxPT[101] = true, true, true
+		if sdes {
+			m.srtpTag = 10
+		}
+		got := m.diagoReturns(b)
+		if sdes {
+			// The payload is encrypted: only the header rules and the length
+			// can be checked, as the function does; no panic is the point.
+			return
+		}
+		var pkt rtp.Packet
+		want := true
+		if err := media.RTPUnmarshal(b, &pkt); err == nil {
+			want = pkt.Version != 0 && len(pkt.Payload) > 0 && m.rxPT[pkt.PayloadType]
+		}
+		if got != want {
+			t.Fatalf("diagoReturns(% x) = %v, diago's read would %s", b, got, map[bool]string{true: "return", false: "drop it and wait for another"}[want])
+		}
+	})
 }

@@ -18,6 +18,17 @@ echo "== go test -race"
 # into a private D-Bus session with GNOME Keyring (internal/keyringtest).
 go test -race -timeout 30m ./...
 
+echo "== fuzz smoke: every fuzz target 5 s beyond its seed corpus (testdata/fuzz)"
+for dir in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do
+  for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go | sed 's/^func //'); do
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime 5s "$dir"
+  done
+done
+
+echo "== cross-checks of the platform files (internal/rtpsock on macOS and Windows)"
+GOOS=darwin go vet ./internal/rtpsock
+GOOS=windows go vet ./internal/rtpsock
+
 echo "== Windows cross-build"
 CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc go build -o /dev/null ./cmd/earshot
 
