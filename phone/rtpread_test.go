@@ -143,7 +143,7 @@ func FuzzDiagoReturns(f *testing.F) {
 	f.Add(audioPkt, false)
 	f.Add(audioPkt, true)
 	f.Add([]byte{0xa0, 101, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 10, 0, 160, 0, 0, 0, 4}, false) // padded DTMF
-	f.Add([]byte{0xa0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}, false)                            // padding bit, nothing after the header
+	f.Add([]byte{0xa0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}, false)                              // padding bit, nothing after the header
 	f.Fuzz(func(t *testing.T, b []byte, sdes bool) {
 		m := &callMedia{}
 		m.rxPT[0], m.rxPT[8], m.rxPT[101] = true, true, true
