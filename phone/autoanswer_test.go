@@ -163,8 +163,11 @@ func TestAutoAnswerPolicy(t *testing.T) {
 	}
 }
 
-func TestIncomingDTMFIsAnEventNotSound(t *testing.T) {
-	pp := startPBXPhone(t, nil)
+// callPlayingDigit has the PBX call the phone, which answers, and play 1 s of
+// tone, the digit 5 for 400 ms, then 1 s of tone. It returns the caller, the
+// ringing event and when each of the three parts starts in the stream.
+func callPlayingDigit(t *testing.T, pp *pbxPhone) (*sippProc, Event, []time.Duration) {
+	t.Helper()
 	var starts []time.Duration
 	sp := pp.call(t, "127.0.0.1", uacParams{Mode: "answer", Pcap: "dtmf.pcap", HoldMS: 2700}, func(dir string) {
 		starts = writeTonePcap(t, filepath.Join(dir, "dtmf.pcap"), pcapRTP{SSRC: 99, Segments: []pcapSegment{
@@ -179,6 +182,12 @@ func TestIncomingDTMFIsAnEventNotSound(t *testing.T) {
 	if err := e.Call.Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return sp, e, starts
+}
+
+func TestIncomingDTMFIsAnEventNotSound(t *testing.T) {
+	pp := startPBXPhone(t, nil)
+	sp, e, starts := callPlayingDigit(t, pp)
 	d := pp.events.waitFor(t, 5*time.Second, "the DTMF event", func(e Event) bool { return e.Kind == EventDTMF })
 	if d.Digit != '5' || d.Call != e.Call {
 		t.Errorf("DTMF event %q on %v, want '5' on the call", d.Digit, d.Call)

@@ -660,3 +660,18 @@ func remoteParty(req *sip.Request) (name, number, uri string) {
 	}
 	return "", "", ""
 }
+
+// remoteSDP is the far end's SDP of the call's initial offer/answer: the INVITE's
+// offer for an incoming call, the 200's answer for an outgoing one (nil before).
+func (c *Call) remoteSDP() []byte {
+	c.mu.Lock()
+	srv, cli := c.srv, c.cli
+	c.mu.Unlock()
+	switch {
+	case srv != nil && srv.InviteRequest != nil:
+		return srv.InviteRequest.Body()
+	case cli != nil && cli.InviteResponse != nil:
+		return cli.InviteResponse.Body()
+	}
+	return nil
+}

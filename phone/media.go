@@ -125,9 +125,10 @@ type callMedia struct {
 	codec   media.Codec // negotiated audio codec (send payload type)
 	dtmf    media.Codec // negotiated telephone-event, if any
 	hasDTMF bool
-	dtmfRx  uint8
 	encode  func(dst []byte, src []int16)
-	recvPT  [128]uint8 // what each received payload type decodes as (ptIgnore, ptULaw, ptALaw)
+	// What each received payload type decodes as (ptIgnore, ptULaw, ptALaw).
+	// Written by learnCodecs on the thread that reads RTP, read by decode on it.
+	recvPT [128]uint8
 
 	jb     *audio.JitterBuffer
 	stream *audio.CallStream
@@ -175,8 +176,10 @@ type callMedia struct {
 	rxPkt     rtp.Packet // under rxMu, or the receive goroutine's
 	rxHdr     rtp.Header // under rxMu
 	rxDTMF    audio.DTMFReceiver
-	rxPT      [128]bool // payload types diago's read returns (the negotiated ones)
-	srtpTag   int       // SRTP authentication tag bytes after the payload (SDES)
+	rxReader  media.RTPReader // the session the receive tables below were learnt from
+	rxPT      [128]bool       // payload types diago's read returns (the negotiated ones)
+	rxDTMFPT  int             // telephone-event's received payload type, -1 if none
+	srtpTag   int             // SRTP authentication tag bytes after the payload (SDES in use)
 	discarded atomic.Uint64
 	fallback  chan error // polling stopped: clockLoop starts the receive goroutine
 	digits    chan rune  // received DTMF digits, published by clockLoop
@@ -218,23 +221,13 @@ func newCallMedia(c *Call, dm *diago.DialogMedia) (*callMedia, error) {
 	}
 	m.codec = media.CodecAudioFromSession(ms)
 	for _, cd := range ms.CommonCodecs() {
-		if pt := cd.PayloadTypeRecv(); pt < 128 {
-			m.rxPT[pt] = true
-		}
-		if strings.EqualFold(cd.Name, "telephone-event") && cd.SampleRate == clockRate && !m.hasDTMF {
-			m.dtmf, m.hasDTMF, m.dtmfRx = cd, true, cd.PayloadTypeRecv()
-		}
-		// Every negotiated G.711 payload type is audio: the PBX may switch
-		// between them mid-call (RFC 3264 allows any codec of the answer).
-		if pt := cd.PayloadTypeRecv(); pt < 128 && cd.SampleRate == clockRate {
-			switch strings.ToLower(cd.Name) {
-			case "pcmu":
-				m.recvPT[pt] = ptULaw
-			case "pcma":
-				m.recvPT[pt] = ptALaw
-			}
+		if strings.EqualFold(cd.Name, "telephone-event") && cd.SampleRate == clockRate {
+			m.dtmf, m.hasDTMF = cd, true
+			break
 		}
 	}
+	m.learnCodecs(ms)
+	m.rxReader = dm.RTPPacketReader.Reader()
 	switch strings.ToLower(m.codec.Name) {
 	case "pcmu":
 		m.encode = audio.EncodeULaw
@@ -272,6 +265,48 @@ func newCallMedia(c *Call, dm *diago.DialogMedia) (*callMedia, error) {
 		m.stream = cs
 	}
 	return m, nil
+}
+
+// learnCodecs sets what each received payload type is from session ms's
+// negotiated codecs: at the start, and again on the thread that reads RTP
+// whenever a re-INVITE replaced the session (the PBX may change payload types).
+func (m *callMedia) learnCodecs(ms *media.MediaSession) {
+	m.rxPT = [128]bool{}
+	m.recvPT = [128]uint8{}
+	m.rxDTMFPT = -1
+	for _, cd := range ms.CommonCodecs() {
+		pt := cd.PayloadTypeRecv()
+		if pt >= 128 {
+			continue
+		}
+		m.rxPT[pt] = true
+		if cd.SampleRate != clockRate {
+			continue
+		}
+		// Every negotiated G.711 payload type is audio: the PBX may switch
+		// between them mid-call (RFC 3264 allows any codec of the answer).
+		switch {
+		case strings.EqualFold(cd.Name, "pcmu"):
+			m.recvPT[pt] = ptULaw
+		case strings.EqualFold(cd.Name, "pcma"):
+			m.recvPT[pt] = ptALaw
+		case strings.EqualFold(cd.Name, "telephone-event") && m.rxDTMFPT < 0:
+			m.rxDTMFPT = int(pt)
+		}
+	}
+}
+
+// followSession learns the receive tables again if diago's reader moved to
+// another session (a re-INVITE), and returns the reader.
+func (m *callMedia) followSession() media.RTPReader {
+	reader := m.dm.RTPPacketReader.Reader()
+	if reader != m.rxReader {
+		if rs, ok := reader.(*media.RTPSession); ok && rs.Sess != nil {
+			m.learnCodecs(rs.Sess)
+		}
+		m.rxReader = reader
+	}
+	return reader
 }
 
 // decode turns one received payload into PCM by the packet's own payload type.
@@ -330,21 +365,21 @@ func (m *callMedia) stop() {
 	m.stopOnce.Do(func() {
 		m.deviceClock.Store(false)
 		close(m.stopCh)
+		// Stop reading first: no more reads start, and an expired deadline
+		// ends any read under way (the audio thread's, or the receive
+		// goroutine's; the dialog also closes the socket when it ends). Again
+		// under rxMu, once the reader is out: a receive goroutine started by a
+		// fallback meanwhile (it clears the deadline) is unblocked too.
+		m.polling.Store(false)
+		_ = m.ms.StopRTP(1, -time.Second)
+		m.rxMu.Lock()
+		_ = m.ms.StopRTP(1, -time.Second)
+		m.rxMu.Unlock()
 		if m.stream != nil {
 			// Returns once the audio thread is out of its callback: nothing
 			// is sent from it afterwards.
 			m.stream.Close()
 		}
-		// Unblock the receive goroutine: the dialog closes the socket when it
-		// ends; if it has not yet, an expired deadline does it. Under rxMu, so
-		// that a receive goroutine started by a fallback is either started
-		// before it (and unblocked) or not at all.
-		m.rxMu.Lock()
-		m.polling.Store(false)
-		if ms := m.dm.MediaSession(); ms != nil {
-			_ = ms.StopRTP(1, -time.Second)
-		}
-		m.rxMu.Unlock()
 		m.wg.Wait()
 		m.rxMu.Lock()
 		if m.rx != nil {
@@ -616,7 +651,9 @@ func (m *callMedia) watchSocket(goroutine bool) {
 		if err == nil {
 			m.rx = rx
 			m.peekBuf = make([]byte, media.RTPBufSize)
-			if ms.SecureRTP == 1 {
+			if ms.SecureRTP == 1 && strings.Contains(audioProfile(m.c.remoteSDP()), "SAVP") {
+				// SDES is on and this call uses it (an SDES account also takes
+				// plain RTP calls).
 				tag, err := srtp.ProtectionProfile(ms.SRTPAlg).AuthTagRTPLen()
 				if err == nil {
 					m.srtpTag = tag
@@ -642,6 +679,9 @@ func (m *callMedia) playout(out []int16) int {
 // that plays the buffer out (the audio thread before each pull, the fallback
 // ticker while it sends) and never waits for the other either. A datagram diago's
 // read would drop and then wait for another is taken off the socket here instead.
+//
+// It reads with the session's ReadRTP (what diago's RTPPacketReader.Read wraps),
+// which neither logs per packet nor re-reads after an error.
 func (m *callMedia) drain() {
 	if !m.polling.Load() || !m.rxMu.TryLock() {
 		return
@@ -651,7 +691,7 @@ func (m *callMedia) drain() {
 		return
 	}
 	m.armReadGuard()
-	r := m.dm.RTPPacketReader
+	retried := false
 	for range drainMax {
 		n, age, err := m.rx.Peek(m.peekBuf)
 		if errors.Is(err, rtpsock.ErrEmpty) {
@@ -661,6 +701,7 @@ func (m *callMedia) drain() {
 			m.stopPolling(err)
 			return
 		}
+		reader := m.followSession()
 		if !m.diagoReturns(m.peekBuf[:n]) {
 			m.discarded.Add(1)
 			if err := m.rx.Discard(); err != nil && !errors.Is(err, rtpsock.ErrEmpty) {
@@ -669,7 +710,8 @@ func (m *callMedia) drain() {
 			}
 			continue
 		}
-		k, err := r.Read(m.rxBuf)
+		began := time.Now()
+		k, err := reader.ReadRTP(m.rxBuf, &m.rxPkt)
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 				m.rxEnded = true
@@ -677,17 +719,25 @@ func (m *callMedia) drain() {
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				if !retried && time.Since(began) < readGuard/2 {
+					// A deadline set by someone else (diago interrupts a
+					// read so when a re-INVITE swaps sessions): the datagram
+					// is still there. Push the guard on and read again.
+					retried = true
+					m.rxArmed = time.Time{}
+					m.armReadGuard()
+					continue
+				}
 				m.stopPolling(fmt.Errorf("diago's read waited for another datagram until the guard deadline: %w", err))
 				return
 			}
 			m.readErrs.add(err)
+			m.rxArmed = time.Time{} // whatever went wrong, re-arm the guard next time
 			continue
 		}
-		if k == 0 {
+		if k == 0 || len(m.rxPkt.Payload) == 0 {
 			continue // on hold (we are sendonly) or a keep-alive: nothing to play
 		}
-		m.rxPkt.Header = r.PacketHeader
-		m.rxPkt.Payload = m.rxBuf[:k]
 		m.received(&m.rxPkt, age)
 	}
 }
@@ -747,8 +797,12 @@ func (m *callMedia) diagoReturns(b []byte) bool {
 	}
 	payload := len(b) - hn
 	if m.srtpTag > 0 {
-		// The padding is encrypted; the tag follows the payload.
+		// The tag follows the payload. The padding's length is encrypted:
+		// a padded packet is sure to keep a payload only beyond 255 bytes.
 		payload -= m.srtpTag
+		if m.rxHdr.Padding {
+			payload -= 255
+		}
 	} else if m.rxHdr.Padding {
 		pad := int(b[len(b)-1])
 		if payload == 0 || pad == 0 || pad > payload {
@@ -765,7 +819,7 @@ func (m *callMedia) diagoReturns(b []byte) bool {
 // received hands one packet to DTMF detection and the jitter buffer; age is how
 // long ago the kernel received it.
 func (m *callMedia) received(pkt *rtp.Packet, age time.Duration) {
-	if m.hasDTMF && pkt.PayloadType == m.dtmfRx {
+	if int(pkt.PayloadType) == m.rxDTMFPT {
 		if d := m.rxDTMF.Digit(pkt); d != 0 {
 			select {
 			case m.digits <- d:
@@ -785,6 +839,7 @@ func (m *callMedia) receiveLoop() {
 	var pkt rtp.Packet
 	for {
 		n, err := r.Read(buf)
+		m.followSession()
 		if err != nil {
 			select {
 			case <-m.stopCh:

@@ -32,6 +32,8 @@ type pcapSegment struct {
 	Amp   float64 // peak amplitude 0..1
 	Digit byte    // RFC 4733 event code, used when Event is true
 	Event bool
+	// EventPT is the telephone-event payload type (101 if zero).
+	EventPT uint8
 }
 
 // writeTonePcap writes a libpcap file (Ethernet/IPv4/UDP) carrying PCMU RTP
@@ -64,6 +66,9 @@ func writeTonePcap(t testing.TB, path string, spec pcapRTP) []time.Duration {
 			p := rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, SSRC: spec.SSRC}}
 			if seg.Event {
 				p.PayloadType = 101
+				if seg.EventPT != 0 {
+					p.PayloadType = seg.EventPT
+				}
 				p.Timestamp = evTS
 				p.Marker = i == 0
 				dur := uint16((i + 1) * frameSamples)

@@ -370,3 +370,15 @@ func (l *offerLayout) answer(body []byte) []byte {
 	}
 	return joinSDP(session, out)
 }
+
+// audioProfile is the transport profile of the first audio stream with a port in
+// an SDP body ("RTP/AVP", "RTP/SAVP", ...), "" if there is none.
+func audioProfile(body []byte) string {
+	for line := range strings.Lines(string(body)) {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == "m=audio" && f[1] != "0" {
+			return f[2]
+		}
+	}
+	return ""
+}

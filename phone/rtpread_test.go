@@ -2,6 +2,8 @@ package phone
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,6 +165,118 @@ func FuzzDiagoReturns(f *testing.F) {
 		}
 		if got != want {
 			t.Fatalf("diagoReturns(% x) = %v, diago's read would %s", b, got, map[bool]string{true: "return", false: "drop it and wait for another"}[want])
+		}
+	})
+}
+
+// readModes runs a test with RTP read by the audio thread and by a receive
+// goroutine.
+func readModes(t *testing.T, run func(t *testing.T, goroutine bool)) {
+	for _, goroutine := range []bool{false, true} {
+		name := "read by the audio thread"
+		if goroutine {
+			name = "read by a goroutine"
+		}
+		t.Run(name, func(t *testing.T) { run(t, goroutine) })
+	}
+}
+
+// A re-INVITE makes diago interrupt any read under way (a deadline of now on the
+// socket) and re-read after the next read error. Earshot holds the call (its own
+// re-INVITE) while no audio comes back, the far end's audio resumes, then stops
+// again while an unparseable datagram arrives: the headset's audio thread must
+// keep its pace all along, not wait in a read for audio that does not come.
+func TestReInviteThenJunkNeverStallsTheAudio(t *testing.T) {
+	readModes(t, func(t *testing.T, goroutine bool) {
+		pp := startPBXPhone(t, func(c *Config) {
+			c.Media.CaptureSource = toneSource()
+			c.Media.readRTPGoroutine = goroutine
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		rl, sp, c := dialEchoThroughRelay(ctx, t, pp, 0, 0)
+		time.Sleep(time.Second)
+		rl.gap(1500 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
+		if err := c.Hold(ctx); err != nil {
+			t.Fatalf("Hold: %v", err)
+		}
+		time.Sleep(2 * time.Second) // the gap is over: the echo flows again
+		before := c.MediaStats().Device.Callbacks
+		start := rl.gap(2 * time.Second)
+		time.Sleep(100 * time.Millisecond)
+		rl.inject(junkDatagrams[0].data) // unparseable
+		time.Sleep(1500 * time.Millisecond)
+		got := c.MediaStats().Device.Callbacks - before
+		elapsed := time.Since(start)
+		st := c.MediaStats()
+		if err := c.Hangup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sp.wait(10 * time.Second)
+		want := int(elapsed / (10 * time.Millisecond))
+		t.Logf("%d device callbacks in %s (%d expected); stats %+v", got, elapsed.Round(time.Millisecond), want, st)
+		if int(got) < want*9/10 {
+			t.Errorf("the headset's audio thread stalled: %d callbacks in %s, want about %d", got, elapsed.Round(time.Millisecond), want)
+		}
+		if st.RTPPolled == goroutine {
+			t.Errorf("RTPPolled = %v reading on a goroutine = %v: the read mode changed during the call", st.RTPPolled, goroutine)
+		}
+	})
+}
+
+// An account with SRTP (SDES) also takes plain RTP calls: their packets carry no
+// authentication tag, and a 4-byte telephone-event must still become a digit.
+func TestSDESAccountOnAPlainCallGetsDTMF(t *testing.T) {
+	readModes(t, func(t *testing.T, goroutine bool) {
+		pp := startPBXPhone(t, func(c *Config) {
+			c.Account.SRTP = SRTPSDES
+			c.Media.readRTPGoroutine = goroutine
+		})
+		sp, e, _ := callPlayingDigit(t, pp)
+		d := pp.events.waitFor(t, 5*time.Second, "the DTMF event", func(e Event) bool { return e.Kind == EventDTMF })
+		if d.Digit != '5' {
+			t.Errorf("DTMF %q, want '5'", d.Digit)
+		}
+		st := e.Call.MediaStats()
+		waitCallState(t, pp.runningPhone, e.Call, CallEnded)
+		sp.wait(10 * time.Second)
+		if st.Discarded != 0 {
+			t.Errorf("%d RTP packets of the call discarded", st.Discarded)
+		}
+	})
+}
+
+// A PBX may re-INVITE with other payload types (re-anchoring media after a
+// transfer): after a re-INVITE that moves telephone-event from 101 to 96, a digit
+// sent with 96 must still be a DTMF event, never sound, and never discarded.
+func TestReInviteWithNewPayloadTypesIsFollowed(t *testing.T) {
+	readModes(t, func(t *testing.T, goroutine bool) {
+		pp := startPBXPhone(t, func(c *Config) {
+			c.AutoAnswerHints = true
+			c.Media.readRTPGoroutine = goroutine
+		})
+		moved := strings.NewReplacer("101", "96", "2353687637", "2353687638").Replace(defaultOffer())
+		sp := pp.call(t, "127.0.0.1", uacParams{Mode: "hold", HoldMS: 1000, HoldSDP: moved, Pcap: "dtmf.pcap",
+			Headers: []string{"Answer-Mode: Auto"}}, func(dir string) {
+			writeTonePcap(t, filepath.Join(dir, "dtmf.pcap"), pcapRTP{SSRC: 99, Segments: []pcapSegment{
+				{Dur: 1400 * time.Millisecond, Freq: 1000, Amp: 0.5},
+				{Dur: 300 * time.Millisecond, Event: true, Digit: 7, EventPT: 96},
+				{Dur: 900 * time.Millisecond, Freq: 1000, Amp: 0.5},
+			}})
+		})
+		e := incomingEvent(t, pp.runningPhone)
+		d := pp.events.waitFor(t, 8*time.Second, "the DTMF event after the re-INVITE", func(ev Event) bool { return ev.Kind == EventDTMF })
+		if d.Digit != '7' {
+			t.Errorf("DTMF %q, want '7'", d.Digit)
+		}
+		st := e.Call.MediaStats()
+		waitCallState(t, pp.runningPhone, e.Call, CallEnded)
+		if code := sp.wait(10 * time.Second); code != 0 {
+			t.Errorf("caller exit %d", code)
+		}
+		if st.Discarded != 0 {
+			t.Errorf("%d RTP packets of the call discarded", st.Discarded)
 		}
 	})
 }

@@ -8,6 +8,12 @@
 // packet. With a [Socket] the audio thread looks first and calls the library's
 // read only when a datagram it will return at once is waiting.
 //
+// The receive time comes from the kernel's timestamp (SO_TIMESTAMPNS on Linux,
+// SO_TIMESTAMP on macOS). Linux switches timestamping on for the whole system,
+// lazily, when the first socket asks, and off again when none needs it: a
+// datagram that arrived before that took effect gets the time it is read, and
+// so an age of 0, the conservative answer.
+//
 // A Socket holds its own duplicate of the descriptor: it never reads another
 // socket that happens to reuse the library's descriptor number, and the socket
 // stays open (and bound) until both the library and [Socket.Close] have closed

@@ -54,7 +54,7 @@ func (s *Socket) age(oobn int) time.Duration {
 		return 0
 	}
 	tv := (*unix.Timeval)(unsafe.Pointer(&s.oob[hdr]))
-	return clampAge(time.Since(time.Unix(tv.Sec, int64(tv.Usec)*1000)))
+	return clampAge(time.Since(time.Unix(tv.Unix())))
 }
 
 // Discard takes the datagram at the head of the socket off it unread. It

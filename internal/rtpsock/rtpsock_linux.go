@@ -65,7 +65,7 @@ func (s *Socket) age() time.Duration {
 		return 0
 	}
 	ts := (*unix.Timespec)(unsafe.Pointer(&s.oob[hdr]))
-	return clampAge(time.Since(time.Unix(ts.Sec, ts.Nsec)))
+	return clampAge(time.Since(time.Unix(ts.Unix())))
 }
 
 // Discard takes the datagram at the head of the socket off it unread. It

@@ -37,6 +37,29 @@ func findOwned(t *testing.T, lib *net.UDPConn) *Socket {
 	return s
 }
 
+// waitForStamps waits until the kernel stamps datagrams on arrival. Linux turns
+// receive timestamps on for the whole system, lazily (deferred work), once the
+// first socket asks: until then a datagram gets the time it is read (age 0).
+func waitForStamps(t *testing.T, s *Socket, lib, peer *net.UDPConn) {
+	t.Helper()
+	buf := make([]byte, 64)
+	for range 50 {
+		if _, err := peer.Write([]byte("probe")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+		_, age, err := s.Peek(buf)
+		_ = lib.SetReadDeadline(time.Now().Add(time.Second))
+		if _, _, rerr := lib.ReadFrom(buf); rerr != nil {
+			t.Fatal(rerr)
+		}
+		if err == nil && age >= 10*time.Millisecond {
+			return
+		}
+	}
+	t.Fatal("the kernel never stamped a datagram on arrival")
+}
+
 // The audio thread looks at what is waiting without taking it: the library
 // still reads every datagram, in order, and Peek says how long each waited.
 func TestPeekLeavesTheDatagramToItsOwner(t *testing.T) {
@@ -48,6 +71,9 @@ func TestPeekLeavesTheDatagramToItsOwner(t *testing.T) {
 	buf := make([]byte, 1500)
 	if _, _, err := s.Peek(buf); !errors.Is(err, ErrEmpty) {
 		t.Fatalf("Peek on an empty socket: %v, want ErrEmpty", err)
+	}
+	if s.Timestamps() {
+		waitForStamps(t, s, lib, peer)
 	}
 	for _, msg := range []string{"first datagram", "second"} {
 		if _, err := peer.Write([]byte(msg)); err != nil {
