@@ -83,8 +83,8 @@ type Script struct {
 	connected, ended time.Time
 }
 
-// Span returns when the script's connection was accepted and when it ended (zero while
-// it has not).
+// Span returns when the script's connection was accepted and when it ended: when the
+// client logged off, or else when the connection closed (zero while it has not).
 func (sc *Script) Span() (connected, ended time.Time) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
@@ -347,7 +347,9 @@ func (s *Server) play(c net.Conn, sc *Script) error {
 	defer func() {
 		c.Close()
 		sc.mu.Lock()
-		sc.ended = time.Now()
+		if sc.ended.IsZero() {
+			sc.ended = time.Now()
+		}
 		sc.mu.Unlock()
 	}()
 	pc := &playConn{s: s, sc: sc, c: c, ids: map[string]string{}, actions: make(chan Msg, 64), readErr: make(chan error, 1)}
@@ -526,6 +528,11 @@ func (pc *playConn) auto(m Msg) (bool, error) {
 	case name == "Ping":
 		return true, pc.writeReply(pc.sc.Ping, id)
 	case name == "Logoff":
+		// The session ends here: once the client has the Goodbye it may start
+		// another, before this goroutine is done closing.
+		pc.sc.mu.Lock()
+		pc.sc.ended = time.Now()
+		pc.sc.mu.Unlock()
 		_ = pc.writeReply(pc.sc.Goodbye, id)
 		pc.c.Close()
 		return true, io.EOF
