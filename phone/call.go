@@ -268,12 +268,17 @@ func (c *Call) end(reason string, code int) {
 			m.stop()
 		}
 		c.leaveRinging()
+		// Out of Calls before the ended event goes out: whoever reacts to it
+		// no longer finds the call among the live ones.
+		listed := c.p.unlistCall(c)
 		c.setState(CallEnded, func(ci *CallInfo) {
 			ci.EndReason = reason
 			ci.EndCode = code
 			ci.Ended = time.Now()
 		})
-		c.p.removeCall(c)
+		if listed {
+			c.p.callsWG.Done()
+		}
 		close(c.done)
 	})
 }
@@ -512,14 +517,14 @@ func (p *Phone) addCall(c *Call) error {
 	return nil
 }
 
-func (p *Phone) removeCall(c *Call) {
+// unlistCall takes a call out of the live ones; it reports whether it was listed
+// (the caller then marks it done in callsWG).
+func (p *Phone) unlistCall(c *Call) bool {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	_, ok := p.calls[c.id]
 	delete(p.calls, c.id)
-	p.mu.Unlock()
-	if ok {
-		p.callsWG.Done()
-	}
+	return ok
 }
 
 func (p *Phone) hangupAll() {
