@@ -90,7 +90,7 @@ func (p *Phone) dial(ctx context.Context, target string, placed **Call) (*Call, 
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
 	}
-	d, err := p.dg.NewDialog(uri, diago.NewDialogOptions{Transport: string(p.acc.transport())})
+	d, err := p.sip().dg.NewDialog(uri, diago.NewDialogOptions{Transport: string(p.acc.transport())})
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)
 	}

@@ -20,21 +20,18 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/emiago/diago"
-	"github.com/emiago/diago/media"
-	"github.com/emiago/sipgo"
-	"github.com/emiago/sipgo/sip"
 )
 
 // Default timings.
 const (
 	// DefaultMonitorWindow is how long an ExpectMonitoringCall stays open.
 	DefaultMonitorWindow = 10 * time.Second
+	// DefaultRouteCheck is how often the phone checks which local address
+	// reaches the PBX.
+	DefaultRouteCheck = 10 * time.Second
 	// MinAuthRetry is the shortest wait after the PBX refused the credentials.
 	MinAuthRetry = 30 * time.Second
 	// DefaultAuthRetry is the wait after the PBX refused the credentials.
@@ -85,6 +82,16 @@ type Config struct {
 	// exempt. DefaultRTPTimeout if zero; negative turns the check off.
 	RTPTimeout time.Duration
 
+	// RouteCheck is how often the phone checks which local address reaches the
+	// PBX: when it changes (Wi-Fi to cable, a VPN coming up or down) and no call
+	// is up, the phone moves its SIP transport there and registers again.
+	// DefaultRouteCheck if zero; negative turns following off. Not used when
+	// Account.LocalAddr is set.
+	RouteCheck time.Duration
+	// routeLookup replaces the kernel's routing decision (tests: a network change
+	// cannot be made on the test machine).
+	routeLookup func(host string, port int) (net.IP, error)
+
 	// Media configures the call audio (devices, test taps).
 	Media MediaConfig
 
@@ -100,6 +107,13 @@ func (c *Config) monitorWindow() time.Duration {
 		return c.MonitorWindow
 	}
 	return DefaultMonitorWindow
+}
+
+func (c *Config) routeCheck() time.Duration {
+	if c.RouteCheck != 0 {
+		return c.RouteCheck
+	}
+	return DefaultRouteCheck
 }
 
 func (c *Config) registerTimeout() time.Duration {
@@ -157,15 +171,9 @@ type Phone struct {
 	acc Account
 	log *slog.Logger
 
-	ua     *sipgo.UserAgent
-	srv    *sipgo.Server
-	client *sipgo.Client
-	dg     *diago.Diago
-
-	bindIP    net.IP
-	bindPort  int
-	udpConn   net.PacketConn
-	tcpLn     net.Listener
+	// stack is the SIP transport in use; Run replaces it when the local address
+	// that reaches the PBX changes.
+	stack     atomic.Pointer[sipStack]
 	tlsConfig *tls.Config
 
 	trusted    atomic.Pointer[trustSet]
@@ -181,6 +189,7 @@ type Phone struct {
 	expect   []*expectation
 	started  bool
 	stopping bool
+	moving   bool // the SIP transport is being replaced: no new calls
 	closed   bool
 	runCtx   context.Context
 	callsWG  sync.WaitGroup
@@ -211,64 +220,64 @@ func New(cfg Config) (*Phone, error) {
 	}
 	p.autoAnswerHints.Store(cfg.AutoAnswerHints)
 
-	if err := p.bind(); err != nil {
+	if acc.transport() == TransportTLS {
+		host, _, err := acc.serverHostPort()
+		if err != nil {
+			return nil, err
+		}
+		if p.tlsConfig, err = buildTLSConfig(acc, host); err != nil {
+			return nil, err
+		}
+	}
+	ip, port, err := p.localAddr()
+	if err != nil {
 		return nil, err
 	}
-	if err := p.buildUA(); err != nil {
-		p.closeSockets()
+	st, err := p.newStack(ip, port)
+	if err != nil {
 		return nil, err
 	}
+	p.stack.Store(st)
 	p.trusted.Store(newTrustSet(nil))
 	return p, nil
 }
 
-// bind picks the local address and opens the listening socket (none for TLS: the PBX
-// reaches the phone over the connection the phone opened).
-func (p *Phone) bind() error {
+// sip is the SIP transport in use.
+func (p *Phone) sip() *sipStack { return p.stack.Load() }
+
+// localAddr picks the local address to listen on: the configured one, or the one
+// the kernel routes to the PBX (or its outbound proxy) from.
+func (p *Phone) localAddr() (net.IP, int, error) {
 	acc := p.acc
-	var host string
-	port := 0
 	if acc.LocalAddr != "" {
 		h, pt, err := splitHostPortDefault(acc.LocalAddr, 0)
 		if err != nil {
-			return fmt.Errorf("local address %q: %w", acc.LocalAddr, err)
+			return nil, 0, fmt.Errorf("local address %q: %w", acc.LocalAddr, err)
 		}
-		host, port = h, pt
-	} else {
-		ph, pp, err := acc.proxyHostPort()
-		if err != nil {
-			return fmt.Errorf("PBX address: %w", err)
+		ip := net.ParseIP(h)
+		if ip == nil {
+			return nil, 0, fmt.Errorf("local address %q is not an IP address", h)
 		}
-		ip, err := routeIP(ph, pp)
-		if err != nil {
-			return fmt.Errorf("find the local interface that reaches the PBX %s: %w", acc.Server, err)
-		}
-		host = ip.String()
+		return ip, pt, nil
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		return fmt.Errorf("local address %q is not an IP address", host)
+	ip, err := p.routeToPBX()
+	if err != nil {
+		return nil, 0, fmt.Errorf("find the local interface that reaches the PBX %s: %w", acc.Server, err)
 	}
-	p.bindIP = ip
-	switch acc.transport() {
-	case TransportUDP:
-		c, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(port)))
-		if err != nil {
-			return fmt.Errorf("listen for SIP on udp %s: %w", net.JoinHostPort(host, strconv.Itoa(port)), err)
-		}
-		p.udpConn = c
-		p.bindPort = c.LocalAddr().(*net.UDPAddr).Port
-	case TransportTCP:
-		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
-		if err != nil {
-			return fmt.Errorf("listen for SIP on tcp %s: %w", net.JoinHostPort(host, strconv.Itoa(port)), err)
-		}
-		p.tcpLn = l
-		p.bindPort = l.Addr().(*net.TCPAddr).Port
-	case TransportTLS:
-		p.bindPort = port
+	return ip, 0, nil
+}
+
+// routeToPBX is the local IP the kernel would use to reach the PBX (or its
+// outbound proxy) now.
+func (p *Phone) routeToPBX() (net.IP, error) {
+	ph, pp, err := p.acc.proxyHostPort()
+	if err != nil {
+		return nil, fmt.Errorf("PBX address: %w", err)
 	}
-	return nil
+	if p.cfg.routeLookup != nil {
+		return p.cfg.routeLookup(ph, pp)
+	}
+	return routeIP(ph, pp)
 }
 
 // routeIP returns the local IP the kernel would use to reach host:port. No packet is
@@ -295,102 +304,6 @@ func routeIP(host string, port int) (net.IP, error) {
 	return nil, lastErr
 }
 
-func (p *Phone) buildUA() error {
-	acc := p.acc
-	serverHost, _, err := acc.serverHostPort()
-	if err != nil {
-		return err
-	}
-	opts := []sipgo.UserAgentOption{
-		// The UA name is the From/Contact user: it must be the extension.
-		sipgo.WithUserAgent(acc.User),
-		sipgo.WithUserAgentHostname(serverHost),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(p.log)),
-	}
-	if acc.transport() == TransportTLS {
-		tc, err := buildTLSConfig(acc, serverHost)
-		if err != nil {
-			return err
-		}
-		p.tlsConfig = tc
-		opts = append(opts, sipgo.WithUserAgenTLSConfig(tc))
-	}
-	ua, err := sipgo.NewUA(opts...)
-	if err != nil {
-		return fmt.Errorf("create SIP user agent: %w", err)
-	}
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(p.log))
-	if err != nil {
-		ua.Close()
-		return fmt.Errorf("create SIP server: %w", err)
-	}
-	// Methods nobody handles (MESSAGE, SUBSCRIBE, UPDATE, ...) pass the guard too:
-	// a stranger gets 403 like for everything else, the PBX 405.
-	srv.OnNoRoute(p.guard(func(req *sip.Request, tx sip.ServerTransaction) {
-		if req.IsAck() || tx == nil {
-			return
-		}
-		res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
-		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REFER"))
-		if err := tx.Respond(res); err != nil {
-			p.log.Debug("respond 405", "error", err)
-		}
-	}))
-	clientOpts := []sipgo.ClientOption{
-		sipgo.WithClientLogger(p.log),
-		sipgo.WithClientNAT(),
-		sipgo.WithClientHostname(p.bindIP.String()),
-	}
-	if acc.transport() == TransportUDP {
-		clientOpts = append(clientOpts, sipgo.WithClientConnectionAddr(net.JoinHostPort(p.bindIP.String(), strconv.Itoa(p.bindPort))))
-	}
-	client, err := sipgo.NewClient(ua, clientOpts...)
-	if err != nil {
-		ua.Close()
-		return fmt.Errorf("create SIP client: %w", err)
-	}
-
-	tran := diago.Transport{
-		Transport: string(acc.transport()),
-		BindHost:  p.bindIP.String(),
-		BindPort:  p.bindPort,
-		// Behind an outbound proxy, requests within a call (ACK, BYE, re-INVITE)
-		// go where the call's messages came from, the proxy, when it did not
-		// Record-Route itself, rather than straight to the far end's Contact.
-		RewriteContact: acc.OutboundProxy != "",
-	}
-	switch acc.srtp() {
-	case SRTPSDES:
-		tran.MediaSRTP = 1
-	case SRTPDTLS:
-		cert, err := selfSignedCert(acc.User)
-		if err != nil {
-			ua.Close()
-			return fmt.Errorf("create the DTLS certificate: %w", err)
-		}
-		tran.MediaSRTP = 2
-		tran.MediaDTLSConf = media.DTLSConfig{
-			Certificates: []tls.Certificate{cert},
-			// diago answers an actpass offer as the DTLS client but would announce
-			// "passive": announce "active", what it really is, in offers and
-			// answers alike.
-			SDPSetupRole: func(bool) string { return "active" },
-		}
-	}
-	dg := diago.NewDiago(ua,
-		diago.WithLogger(p.log),
-		diago.WithServer(srv),
-		diago.WithTransport(tran),
-		diago.WithMediaConfig(diago.MediaConfig{Codecs: []media.Codec{
-			media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000,
-		}}),
-		diago.WithServerRequestMiddleware(p.guard),
-	)
-	dg.HandleFunc(p.serveInvite)
-	p.ua, p.srv, p.client, p.dg = ua, srv, client, dg
-	return nil
-}
-
 func buildTLSConfig(acc Account, serverHost string) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverHost}
 	if acc.TLSServerName != "" {
@@ -412,9 +325,7 @@ func buildTLSConfig(acc Account, serverHost string) (*tls.Config, error) {
 
 // LocalAddr is the address the phone listens on for SIP ("ip:port"; for TLS the port
 // is the one of the connection to the PBX and is 0 until it is open).
-func (p *Phone) LocalAddr() string {
-	return net.JoinHostPort(p.bindIP.String(), strconv.Itoa(p.bindPort))
-}
+func (p *Phone) LocalAddr() string { return p.sip().addr() }
 
 // Subscribe returns a channel of every event from now on, and a function that ends
 // the subscription (the channel is then closed). Events are queued per subscriber:
@@ -469,36 +380,34 @@ func (p *Phone) Run(ctx context.Context) error {
 	p.runCtx = ctx
 	p.mu.Unlock()
 
-	serveErr := make(chan error, 1)
-	switch {
-	case p.udpConn != nil:
-		go func() { serveErr <- p.srv.ServeUDP(p.udpConn) }()
-		// The client sends from the listening socket: wait until the transport has it.
-		laddr := p.udpConn.LocalAddr().String()
-		for i := 0; i < 200 && p.ua.TransportLayer().Pool("udp").Get(laddr) == nil; i++ {
-			time.Sleep(time.Millisecond)
-		}
-	case p.tcpLn != nil:
-		go func() { serveErr <- p.srv.ServeTCP(p.tcpLn) }()
-	}
 	p.log.Info("phone started", "listen", p.LocalAddr(), "transport", p.acc.transport(), "account", p.acc)
-
-	regDone := make(chan struct{})
-	go func() {
-		defer close(regDone)
-		p.registrationLoop(ctx)
-	}()
-
 	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-serveErr:
-		if err != nil {
-			err = fmt.Errorf("SIP listener stopped: %w", err)
+	for {
+		st := p.sip()
+		serveErr := st.serve()
+		regCtx, regCancel := context.WithCancel(ctx)
+		regDone := make(chan struct{})
+		go func() {
+			defer close(regDone)
+			p.registrationLoop(regCtx, st)
+		}()
+		var moveTo net.IP
+		select {
+		case <-ctx.Done():
+		case err = <-serveErr:
+			if err != nil {
+				err = fmt.Errorf("SIP listener stopped: %w", err)
+			}
+			cancel()
+		case moveTo = <-p.watchRoute(regCtx, st.bindIP):
 		}
-		cancel()
+		regCancel()
+		<-regDone
+		if moveTo == nil || ctx.Err() != nil {
+			break
+		}
+		p.move(st, moveTo)
 	}
-	<-regDone
 	p.mu.Lock()
 	p.stopping = true
 	p.mu.Unlock()
@@ -507,6 +416,67 @@ func (p *Phone) Run(ctx context.Context) error {
 	p.setReg(Registration{State: RegIdle})
 	p.Close()
 	return err
+}
+
+// watchRoute checks, every RouteCheck, which local address reaches the PBX, and
+// reports it once it differs from current while no call is up (a call keeps the
+// address it started on). It never reports when the local address is configured
+// or following is off. It stops when ctx ends.
+func (p *Phone) watchRoute(ctx context.Context, current net.IP) <-chan net.IP {
+	every := p.cfg.routeCheck()
+	if p.acc.LocalAddr != "" || every <= 0 {
+		return nil
+	}
+	moved := make(chan net.IP, 1)
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			ip, err := p.routeToPBX()
+			if err != nil || ip.Equal(current) || len(p.Calls()) > 0 {
+				continue // no route at all (offline): keep the address until there is one
+			}
+			moved <- ip
+			return
+		}
+	}()
+	return moved
+}
+
+// move replaces the SIP transport old with one listening on ip, the local address
+// that now reaches the PBX (Wi-Fi to cable, a VPN coming up or down). A call that
+// came in meanwhile keeps the old transport and the move waits for the next check;
+// if the new address cannot be opened the phone stays on the old one.
+func (p *Phone) move(old *sipStack, ip net.IP) {
+	p.mu.Lock()
+	if len(p.calls) > 0 {
+		p.mu.Unlock()
+		return
+	}
+	p.moving = true
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.moving = false
+		p.mu.Unlock()
+	}()
+	st, err := p.newStack(ip, 0)
+	if err != nil {
+		p.log.Error("the network changed but the phone cannot listen on the new address; it stays on the old one",
+			"old", old.addr(), "new", ip, "error", err)
+		return
+	}
+	p.stack.Store(st)
+	if err := old.close(); err != nil {
+		p.log.Debug("close the old SIP transport", "error", err)
+	}
+	p.log.Info("the network changed: the phone now listens and registers on the address that reaches the PBX",
+		"old", old.addr(), "new", st.addr())
 }
 
 // Close releases the sockets of a phone that is not running. Run calls it on return.
@@ -518,28 +488,17 @@ func (p *Phone) Close() error {
 	}
 	p.closed = true
 	p.mu.Unlock()
-	p.srv.Close()
-	err := p.ua.Close()
-	p.closeSockets()
+	err := p.sip().close()
 	p.mu.Lock()
 	p.closeErr = err
 	p.mu.Unlock()
 	return err
 }
 
-func (p *Phone) closeSockets() {
-	if p.udpConn != nil {
-		p.udpConn.Close()
-	}
-	if p.tcpLn != nil {
-		p.tcpLn.Close()
-	}
-}
-
-// registrationLoop registers, refreshes and, on failure, backs off and retries until
-// ctx ends. On the way out it removes the registration.
-func (p *Phone) registrationLoop(ctx context.Context) {
-	r := newRegistrar(p)
+// registrationLoop registers through SIP transport st, refreshes and, on failure,
+// backs off and retries until ctx ends. On the way out it removes the registration.
+func (p *Phone) registrationLoop(ctx context.Context, st *sipStack) {
+	r := newRegistrar(p, st)
 	expiry := p.acc.expiry()
 	attempt := 0
 	for ctx.Err() == nil {

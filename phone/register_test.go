@@ -54,7 +54,7 @@ func TestRegisterWithDigestChallenge(t *testing.T) {
 			t.Errorf("%s user of the REGISTER is not the extension 2001:\n%s", h, regs[1])
 		}
 	}
-	if !regexp.MustCompile(`(?mi)^Contact:.*@127\.0\.0\.1:` + strconv.Itoa(ph.bindPort)).MatchString(regs[1]) {
+	if !regexp.MustCompile(`(?mi)^Contact:.*@127\.0\.0\.1:` + strconv.Itoa(ph.sip().bindPort)).MatchString(regs[1]) {
 		t.Errorf("Contact is not the loopback listening address %s:\n%s", ph.LocalAddr(), regs[1])
 	}
 	if strings.Contains(reg.messages(), "sup-2001-lab") {

@@ -24,6 +24,7 @@ import (
 // the life of a registration, a rising CSeq, digest authentication on challenge.
 type registrar struct {
 	p       *Phone
+	st      *sipStack // the SIP transport it registers through
 	callID  string
 	fromTag string
 	cseq    uint32
@@ -36,8 +37,8 @@ type registrar struct {
 	heard bool
 }
 
-func newRegistrar(p *Phone) *registrar {
-	r := &registrar{p: p}
+func newRegistrar(p *Phone, st *sipStack) *registrar {
+	r := &registrar{p: p, st: st}
 	r.reset()
 	return r
 }
@@ -47,8 +48,8 @@ func (r *registrar) reset() {
 	r.callID = sip.GenerateTagN(24)
 	r.fromTag = sip.GenerateTagN(16)
 	r.cseq = 0
-	r.contactHost = r.p.bindIP.String()
-	r.contactPort = r.p.bindPort
+	r.contactHost = r.st.bindIP.String()
+	r.contactPort = r.st.bindPort
 }
 
 func (r *registrar) scheme() string { return "sip" }
@@ -119,7 +120,7 @@ func (r *registrar) register(ctx context.Context, expiry time.Duration) (time.Du
 	if err != nil {
 		return 0, err
 	}
-	res, err := p.client.Do(ctx, req)
+	res, err := r.st.client.Do(ctx, req)
 	if err != nil {
 		return 0, fmt.Errorf("send REGISTER to %s: %w", p.acc.Server, err)
 	}
@@ -134,14 +135,14 @@ func (r *registrar) register(ctx context.Context, expiry time.Duration) (time.Du
 				r.cseq++
 				cs.SeqNo = r.cseq
 			}
-			res, err = p.client.Do(ctx, req)
+			res, err = r.st.client.Do(ctx, req)
 			if err != nil {
 				return 0, fmt.Errorf("send REGISTER to %s: %w", p.acc.Server, err)
 			}
 		}
 	}
 	if res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired {
-		res, err = p.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.acc.authUser(), Password: p.acc.Password})
+		res, err = r.st.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: p.acc.authUser(), Password: p.acc.Password})
 		if cs := req.CSeq(); cs != nil {
 			r.cseq = cs.SeqNo
 		}
@@ -165,7 +166,7 @@ func (r *registrar) learnContact(res *sip.Response) bool {
 	host, port := r.contactHost, r.contactPort
 	if ph, pp, err := r.p.acc.proxyHostPort(); err == nil {
 		if ips, err := net.LookupIP(ph); err == nil && len(ips) > 0 {
-			if c, err := r.p.ua.TransportLayer().GetConnection("tls", net.JoinHostPort(ips[0].String(), strconv.Itoa(pp))); err == nil {
+			if c, err := r.st.ua.TransportLayer().GetConnection("tls", net.JoinHostPort(ips[0].String(), strconv.Itoa(pp))); err == nil {
 				if a, ok := c.LocalAddr().(*net.TCPAddr); ok {
 					host, port = a.IP.String(), a.Port
 				}

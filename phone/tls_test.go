@@ -253,7 +253,7 @@ func TestTCPTransportRegistersAndTakesCalls(t *testing.T) {
 	ph.waitRegistered(t, 10*time.Second)
 	regs := reg.received(`^REGISTER `)
 	if len(regs) < 2 || !strings.Contains(regs[1], "SIP/2.0/TCP") ||
-		!regexp.MustCompile(`(?m)^Contact: <sip:2001@127\.0\.0\.1:`+strconv.Itoa(ph.bindPort)+`;transport=tcp>`).MatchString(regs[1]) {
+		!regexp.MustCompile(`(?m)^Contact: <sip:2001@127\.0\.0\.1:`+strconv.Itoa(ph.sip().bindPort)+`;transport=tcp>`).MatchString(regs[1]) {
 		t.Fatalf("REGISTER over TCP does not name the TCP listener:\n%q", regs)
 	}
 
