@@ -505,16 +505,12 @@ func (p *Phone) Calls() []*Call {
 	return out
 }
 
-// addCall registers a call; it fails once the phone is stopping, and while it
-// moves to a new network address.
+// addCall registers a call; it fails once the phone is stopping.
 func (p *Phone) addCall(c *Call) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.started || p.stopping || p.closed {
 		return errors.New("the phone is not running")
-	}
-	if p.moving {
-		return errors.New("the phone is moving to a new network address; try again in a moment")
 	}
 	p.calls[c.id] = c
 	p.callsWG.Add(1)

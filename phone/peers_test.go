@@ -23,33 +23,63 @@ import (
 // helpers to start, watch and stop them), free ports, a phone running in the
 // background and an event recorder.
 
-// freeUDPPort returns a UDP port on ip that is free now (and, for RTP, whose
-// successor is free too).
+// handedOut are the ports freeUDPPort returned to this test binary: the ports are
+// free only when handed out, so none is given twice, nor inside another's media
+// range (sipp binds audio RTP and RTCP and video RTP and RTCP from -mp on: four
+// ports).
+var handedOut struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
+// freeUDPPort returns a UDP port on ip that is free now and never handed out
+// before; for RTP (pair) the port is even and it and its next three are free (a
+// sipp -mp takes four).
 func freeUDPPort(t testing.TB, ip string, pair bool) int {
 	t.Helper()
-	for range 50 {
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.ports == nil {
+		handedOut.ports = map[int]bool{}
+	}
+	span := 1
+	if pair {
+		span = 4
+	}
+	for range 200 {
 		c, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
 		if err != nil {
 			t.Fatalf("free port: %v", err)
 		}
 		port := c.LocalAddr().(*net.UDPAddr).Port
-		if !pair {
-			c.Close()
-			return port
-		}
-		if port%2 == 1 || port > 65000 {
-			c.Close()
-			continue
-		}
-		c2, err := net.ListenPacket("udp", net.JoinHostPort(ip, strconv.Itoa(port+1)))
 		c.Close()
-		if err != nil {
+		if (pair && port%2 == 1) || port > 65000 {
 			continue
 		}
-		c2.Close()
+		ok := true
+		for p := port; p < port+span && ok; p++ {
+			if handedOut.ports[p] {
+				ok = false
+				break
+			}
+			if p > port {
+				c2, err := net.ListenPacket("udp", net.JoinHostPort(ip, strconv.Itoa(p)))
+				if err != nil {
+					ok = false
+					break
+				}
+				c2.Close()
+			}
+		}
+		if !ok {
+			continue
+		}
+		for p := port; p < port+span; p++ {
+			handedOut.ports[p] = true
+		}
 		return port
 	}
-	t.Fatal("no free UDP port pair")
+	t.Fatal("no free UDP port")
 	return 0
 }
 

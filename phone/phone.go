@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -189,7 +190,6 @@ type Phone struct {
 	expect   []*expectation
 	started  bool
 	stopping bool
-	moving   bool // the SIP transport is being replaced: no new calls
 	closed   bool
 	runCtx   context.Context
 	callsWG  sync.WaitGroup
@@ -268,27 +268,42 @@ func (p *Phone) localAddr() (net.IP, int, error) {
 }
 
 // routeToPBX is the local IP the kernel would use to reach the PBX (or its
-// outbound proxy) now.
+// outbound proxy) now: the one it uses for the first of the PBX's addresses.
 func (p *Phone) routeToPBX() (net.IP, error) {
+	ips, err := p.routesToPBX()
+	if err != nil {
+		return nil, err
+	}
+	return ips[0], nil
+}
+
+// routesToPBX lists the local IPs the kernel would use to reach each of the PBX's
+// (or its outbound proxy's) addresses now, in the resolver's order.
+func (p *Phone) routesToPBX() ([]net.IP, error) {
 	ph, pp, err := p.acc.proxyHostPort()
 	if err != nil {
 		return nil, fmt.Errorf("PBX address: %w", err)
 	}
 	if p.cfg.routeLookup != nil {
-		return p.cfg.routeLookup(ph, pp)
+		ip, err := p.cfg.routeLookup(ph, pp)
+		if err != nil {
+			return nil, err
+		}
+		return []net.IP{ip}, nil
 	}
-	return routeIP(ph, pp)
+	return routeIPs(ph, pp)
 }
 
-// routeIP returns the local IP the kernel would use to reach host:port. No packet is
-// sent.
-func routeIP(host string, port int) (net.IP, error) {
-	ips, err := net.DefaultResolver.LookupIPAddr(context.Background(), host)
+// routeIPs returns the local IPs the kernel would use to reach each address of
+// host:port, in the resolver's order, without repeats. No packet is sent.
+func routeIPs(host string, port int) ([]net.IP, error) {
+	addrs, err := net.DefaultResolver.LookupIPAddr(context.Background(), host)
 	if err != nil {
 		return nil, err
 	}
+	var ips []net.IP
 	var lastErr error
-	for _, a := range ips {
+	for _, a := range addrs {
 		c, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: a.IP, Port: max(port, 1)})
 		if err != nil {
 			lastErr = err
@@ -296,7 +311,12 @@ func routeIP(host string, port int) (net.IP, error) {
 		}
 		ip := c.LocalAddr().(*net.UDPAddr).IP
 		c.Close()
-		return ip, nil
+		if !slices.ContainsFunc(ips, ip.Equal) {
+			ips = append(ips, ip)
+		}
+	}
+	if len(ips) > 0 {
+		return ips, nil
 	}
 	if lastErr == nil {
 		lastErr = fmt.Errorf("%s has no address", host)
@@ -381,33 +401,66 @@ func (p *Phone) Run(ctx context.Context) error {
 	p.mu.Unlock()
 
 	p.log.Info("phone started", "listen", p.LocalAddr(), "transport", p.acc.transport(), "account", p.acc)
+	st := p.sip()
+	serveErr := st.serve()
+	reg := p.startRegistration(ctx, st)
+	var checks <-chan time.Time
+	if every := p.cfg.routeCheck(); p.acc.LocalAddr == "" && every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		checks = t.C
+	}
 	var err error
+	var refused net.IP // the last address the phone could not move to
+loop:
 	for {
-		st := p.sip()
-		serveErr := st.serve()
-		regCtx, regCancel := context.WithCancel(ctx)
-		regDone := make(chan struct{})
-		go func() {
-			defer close(regDone)
-			p.registrationLoop(regCtx, st)
-		}()
-		var moveTo net.IP
 		select {
 		case <-ctx.Done():
+			break loop
 		case err = <-serveErr:
 			if err != nil {
 				err = fmt.Errorf("SIP listener stopped: %w", err)
 			}
 			cancel()
-		case moveTo = <-p.watchRoute(regCtx, st.bindIP):
+			break loop
+		case <-checks:
 		}
-		regCancel()
-		<-regDone
-		if moveTo == nil || ctx.Err() != nil {
-			break
+		ip := p.routeMoved(st.bindIP)
+		if ip == nil || p.busy() {
+			continue
 		}
-		p.move(st, moveTo)
+		// The new transport is opened and serving before anything changes: if it
+		// cannot be, the phone stays as it is (and says so once per address).
+		next, nerr := p.newStack(ip, 0)
+		if nerr != nil {
+			if !ip.Equal(refused) {
+				p.log.Error("the network changed but the phone cannot listen on the new address; it stays on the old one",
+					"old", st.addr(), "new", ip, "error", nerr)
+				refused = ip
+			}
+			continue
+		}
+		nextErr := next.serve()
+		if !p.swapStack(st, next) {
+			next.close() // a call came in meanwhile: the next check tries again
+			continue
+		}
+		refused = nil
+		old := reg.handOver()
+		reg = p.startRegistration(ctx, next)
+		if old != nil {
+			// The PBX may still hold the old address as a contact: remove it,
+			// through the new transport (the old address may be gone).
+			go p.unregisterThrough(old, next)
+		}
+		if cerr := st.close(); cerr != nil {
+			p.log.Debug("close the old SIP transport", "error", cerr)
+		}
+		p.log.Info("the network changed: the phone now listens and registers on the address that reaches the PBX",
+			"old", st.addr(), "new", next.addr())
+		st, serveErr = next, nextErr
 	}
+	reg.stop()
 	p.mu.Lock()
 	p.stopping = true
 	p.mu.Unlock()
@@ -418,65 +471,53 @@ func (p *Phone) Run(ctx context.Context) error {
 	return err
 }
 
-// watchRoute checks, every RouteCheck, which local address reaches the PBX, and
-// reports it once it differs from current while no call is up (a call keeps the
-// address it started on). It never reports when the local address is configured
-// or following is off. It stops when ctx ends.
-func (p *Phone) watchRoute(ctx context.Context, current net.IP) <-chan net.IP {
-	every := p.cfg.routeCheck()
-	if p.acc.LocalAddr != "" || every <= 0 {
+// routeMoved returns the local address that now reaches the PBX if it is not
+// current, nil otherwise (or when there is no route at all: offline, the phone
+// keeps its address). With several addresses for the PBX's name, current stays
+// as long as it reaches any of them.
+func (p *Phone) routeMoved(current net.IP) net.IP {
+	ips, err := p.routesToPBX()
+	if err != nil || len(ips) == 0 {
 		return nil
 	}
-	moved := make(chan net.IP, 1)
-	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			ip, err := p.routeToPBX()
-			if err != nil || ip.Equal(current) || len(p.Calls()) > 0 {
-				continue // no route at all (offline): keep the address until there is one
-			}
-			moved <- ip
-			return
+	for _, ip := range ips {
+		if ip.Equal(current) {
+			return nil
 		}
-	}()
-	return moved
+	}
+	return ips[0]
 }
 
-// move replaces the SIP transport old with one listening on ip, the local address
-// that now reaches the PBX (Wi-Fi to cable, a VPN coming up or down). A call that
-// came in meanwhile keeps the old transport and the move waits for the next check;
-// if the new address cannot be opened the phone stays on the old one.
-func (p *Phone) move(old *sipStack, ip net.IP) {
+// busyLocked reports whether a call is up or a monitoring call is expected: the
+// SIP transport must not move under either. Called with p.mu held.
+func (p *Phone) busyLocked() bool {
+	now := time.Now()
+	for _, e := range p.expect {
+		if now.Before(e.deadline) {
+			return true
+		}
+	}
+	return len(p.calls) > 0
+}
+
+// busy is busyLocked without p.mu held.
+func (p *Phone) busy() bool {
 	p.mu.Lock()
-	if len(p.calls) > 0 {
-		p.mu.Unlock()
-		return
+	defer p.mu.Unlock()
+	return p.busyLocked()
+}
+
+// swapStack makes next, already serving, the phone's SIP transport in place of
+// old, unless the phone became busy or started stopping meanwhile. Under p.mu, so
+// that a call being added either sees the old transport still current (and the
+// swap waits for the next check) or the new one.
+func (p *Phone) swapStack(old, next *sipStack) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.busyLocked() || p.stopping || p.closed {
+		return false
 	}
-	p.moving = true
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		p.moving = false
-		p.mu.Unlock()
-	}()
-	st, err := p.newStack(ip, 0)
-	if err != nil {
-		p.log.Error("the network changed but the phone cannot listen on the new address; it stays on the old one",
-			"old", old.addr(), "new", ip, "error", err)
-		return
-	}
-	p.stack.Store(st)
-	if err := old.close(); err != nil {
-		p.log.Debug("close the old SIP transport", "error", err)
-	}
-	p.log.Info("the network changed: the phone now listens and registers on the address that reaches the PBX",
-		"old", old.addr(), "new", st.addr())
+	return p.stack.CompareAndSwap(old, next)
 }
 
 // Close releases the sockets of a phone that is not running. Run calls it on return.
@@ -495,10 +536,58 @@ func (p *Phone) Close() error {
 	return err
 }
 
-// registrationLoop registers through SIP transport st, refreshes and, on failure,
-// backs off and retries until ctx ends. On the way out it removes the registration.
-func (p *Phone) registrationLoop(ctx context.Context, st *sipStack) {
+// regRun is the registration loop of one SIP transport.
+type regRun struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	keep   atomic.Bool // leave the registration at the PBX on the way out
+	r      *registrar
+}
+
+// startRegistration runs registrationLoop on st until ctx ends or the run is
+// stopped or handed over.
+func (p *Phone) startRegistration(ctx context.Context, st *sipStack) *regRun {
+	ctx, cancel := context.WithCancel(ctx)
+	rr := &regRun{cancel: cancel, done: make(chan struct{}), r: newRegistrar(p, st)}
+	go func() {
+		defer close(rr.done)
+		p.registrationLoop(ctx, rr.r, &rr.keep)
+	}()
+	return rr
+}
+
+// stop ends the loop, which removes the registration.
+func (rr *regRun) stop() {
+	rr.cancel()
+	<-rr.done
+}
+
+// handOver ends the loop without removing the registration, for the next
+// transport's loop to take over; it returns the registrar if the PBX may hold its
+// contact (nil if the PBX never answered it).
+func (rr *regRun) handOver() *registrar {
+	rr.keep.Store(true)
+	rr.stop()
+	if !rr.r.heard {
+		return nil
+	}
+	return rr.r
+}
+
+// unregisterThrough removes old's registration (its Contact, on the address the
+// phone left) with a REGISTER sent through SIP transport st. It is a new
+// registration dialog (its own Call-ID): a registrar removes a binding whatever
+// Call-ID asks (RFC 3261 §10.3), and answers the address the request came from.
+func (p *Phone) unregisterThrough(old *registrar, st *sipStack) {
 	r := newRegistrar(p, st)
+	r.contactHost, r.contactPort = old.contactHost, old.contactPort
+	p.unregister(r)
+}
+
+// registrationLoop registers with r, refreshes and, on failure, backs off and
+// retries until ctx ends. On the way out it removes the registration, unless keep
+// is set by then.
+func (p *Phone) registrationLoop(ctx context.Context, r *registrar, keep *atomic.Bool) {
 	expiry := p.acc.expiry()
 	attempt := 0
 	for ctx.Err() == nil {
@@ -511,7 +600,9 @@ func (p *Phone) registrationLoop(ctx context.Context, st *sipStack) {
 			p.setReg(Registration{State: RegRegistered, Expiry: granted, ExpiresAt: now.Add(granted)})
 			select {
 			case <-ctx.Done():
-				p.unregister(r)
+				if !keep.Load() {
+					p.unregister(r)
+				}
 				return
 			case <-time.After(refreshAfter(granted)):
 			}
@@ -521,7 +612,7 @@ func (p *Phone) registrationLoop(ctx context.Context, st *sipStack) {
 			// Stopped while a REGISTER was in flight: the PBX may have taken it
 			// (or still hold an earlier one). Remove it, unless the PBX never
 			// answered at all.
-			if r.heard {
+			if r.heard && !keep.Load() {
 				p.unregister(r)
 			}
 			return
