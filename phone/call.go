@@ -505,12 +505,17 @@ func (p *Phone) Calls() []*Call {
 	return out
 }
 
-// addCall registers a call; it fails once the phone is stopping.
-func (p *Phone) addCall(c *Call) error {
+// addCall registers a call; it fails once the phone is stopping, and when st (the
+// SIP transport the call was made on, nil: not checked) is no longer the phone's
+// (it moved to a new network address meanwhile).
+func (p *Phone) addCall(c *Call, st *sipStack) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.started || p.stopping || p.closed {
 		return errors.New("the phone is not running")
+	}
+	if st != nil && p.stack.Load() != st {
+		return errors.New("the phone has just moved to a new network address; dial again")
 	}
 	p.calls[c.id] = c
 	p.callsWG.Add(1)

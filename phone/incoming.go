@@ -143,7 +143,7 @@ func (p *Phone) serveInvite(d *diago.DialogServerSession) {
 	c.info.AutoAnswerHint = hint.source
 	c.info.State = CallRinging
 
-	if err := p.addCall(c); err != nil {
+	if err := p.addCall(c, nil); err != nil {
 		_ = d.Respond(sip.StatusServiceUnavailable, "Service Unavailable", nil)
 		return
 	}

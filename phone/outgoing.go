@@ -90,7 +90,8 @@ func (p *Phone) dial(ctx context.Context, target string, placed **Call) (*Call, 
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
 	}
-	d, err := p.sip().dg.NewDialog(uri, diago.NewDialogOptions{Transport: string(p.acc.transport())})
+	st := p.sip()
+	d, err := st.dg.NewDialog(uri, diago.NewDialogOptions{Transport: string(p.acc.transport())})
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)
 	}
@@ -100,7 +101,7 @@ func (p *Phone) dial(ctx context.Context, target string, placed **Call) (*Call, 
 	c.info.RemoteNumber = uri.User
 	c.info.RemoteURI = uri.String()
 	c.info.State = CallDialing
-	if err := p.addCall(c); err != nil {
+	if err := p.addCall(c, st); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("dial %s: %w", target, err)
 	}
