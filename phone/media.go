@@ -3,7 +3,6 @@ package phone
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"sync"
@@ -713,12 +712,11 @@ func (m *callMedia) drain() {
 		began := time.Now()
 		k, err := reader.ReadRTP(m.rxBuf, &m.rxPkt)
 		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+			switch rtpsock.ClassifyRead(err) {
+			case rtpsock.ReadClosed:
 				m.rxEnded = true
 				return
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			case rtpsock.ReadTimedOut:
 				if !retried && time.Since(began) < readGuard/2 {
 					// A deadline set by someone else (diago interrupts a
 					// read so when a re-INVITE swaps sessions): the datagram
@@ -846,14 +844,12 @@ func (m *callMedia) receiveLoop() {
 				return
 			default:
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+			switch rtpsock.ClassifyRead(err) {
+			case rtpsock.ReadClosed:
 				return
+			case rtpsock.ReadFailed:
+				m.readErrs.add(err)
 			}
-			m.readErrs.add(err)
 			continue
 		}
 		if n == 0 {

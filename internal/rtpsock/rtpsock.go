@@ -8,6 +8,9 @@
 // packet. With a [Socket] the audio thread looks first and calls the library's
 // read only when a datagram it will return at once is waiting.
 //
+// [ClassifyRead] sorts the errors of reading RTP the same way for every reader
+// (the audio thread, a receive goroutine, the demo PBX).
+//
 // The receive time comes from the kernel's timestamp (SO_TIMESTAMPNS on Linux,
 // SO_TIMESTAMP on macOS). Linux switches timestamping on for the whole system,
 // lazily, when the first socket asks, and off again when none needs it: a
@@ -23,6 +26,7 @@ package rtpsock
 
 import (
 	"errors"
+	"io"
 	"net"
 	"time"
 )
@@ -55,4 +59,29 @@ func clampAge(age time.Duration) time.Duration {
 		return 0
 	}
 	return age
+}
+
+// ReadOutcome sorts an error from a read of an RTP socket (diago's or any
+// net.PacketConn's).
+type ReadOutcome int
+
+const (
+	// ReadFailed is any other error: a datagram that could not be used; read on.
+	ReadFailed ReadOutcome = iota
+	// ReadClosed means the socket is closed (or diago's reader reports EOF): stop.
+	ReadClosed
+	// ReadTimedOut means a read deadline passed.
+	ReadTimedOut
+)
+
+// ClassifyRead sorts err, a non-nil error from reading RTP.
+func ClassifyRead(err error) ReadOutcome {
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return ReadClosed
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return ReadTimedOut
+	}
+	return ReadFailed
 }

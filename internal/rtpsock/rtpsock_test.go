@@ -5,6 +5,8 @@ package rtpsock
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"testing"
@@ -191,5 +193,26 @@ func TestOwnerClosesFirst(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
+	}
+}
+
+// Reading stops when the socket is closed, reads again after a deadline, and
+// counts anything else as a bad datagram.
+func TestClassifyRead(t *testing.T) {
+	lib, _ := owned(t)
+	buf := make([]byte, 64)
+	_ = lib.SetReadDeadline(time.Now().Add(-time.Second))
+	if _, _, err := lib.ReadFrom(buf); ClassifyRead(err) != ReadTimedOut {
+		t.Errorf("a read past its deadline (%v) is %v, want ReadTimedOut", err, ClassifyRead(err))
+	}
+	lib.Close()
+	if _, _, err := lib.ReadFrom(buf); ClassifyRead(err) != ReadClosed {
+		t.Errorf("a read of a closed socket (%v) is %v, want ReadClosed", err, ClassifyRead(err))
+	}
+	if got := ClassifyRead(fmt.Errorf("diago: %w", io.EOF)); got != ReadClosed {
+		t.Errorf("diago's EOF is %v, want ReadClosed", got)
+	}
+	if got := ClassifyRead(errors.New("rtp: payload too small")); got != ReadFailed {
+		t.Errorf("a parse error is %v, want ReadFailed", got)
 	}
 }

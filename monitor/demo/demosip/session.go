@@ -19,6 +19,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/earshot-app/earshot/audio"
+	"github.com/earshot-app/earshot/internal/rtpsock"
 	"github.com/earshot-app/earshot/monitor"
 	"github.com/earshot-app/earshot/monitor/demo"
 )
@@ -425,14 +426,12 @@ func (s *Session) receiveLoop() {
 				return
 			default:
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+			switch rtpsock.ClassifyRead(err) {
+			case rtpsock.ReadClosed:
 				return
+			case rtpsock.ReadFailed:
+				s.p.log.Debug("demo PBX: RTP read", "call", s.CallID(), "error", err)
 			}
-			s.p.log.Debug("demo PBX: RTP read", "call", s.CallID(), "error", err)
 			continue
 		}
 		if n == 0 {
